@@ -1,0 +1,49 @@
+{{ config(materialized='table') }}
+
+-- One row per L.Pay payment. A payment flags the receipt it paid (receipt_id); it is not
+-- extra spend. L00/L01 are payments outside the affiliates.
+with source as (
+    select *, row_number() over () + 1 as source_line
+    from {{ source('lpoint', 'lpay') }}
+),
+
+typed as (
+    select
+        source_line,
+        cust as customer_id,
+        rct_no as receipt_id,
+        cop_c as affiliate_code,
+        case chnl_dv when 1 then 'offline' when 2 then 'online' end as channel,
+        {{ yyyymmdd_to_date('de_dt') }} as payment_date,
+        de_hr as payment_hour,
+        buy_am as amount_krw,
+        row_number() over (
+            partition by cust, rct_no, cop_c, chnl_dv, de_dt, de_hr, buy_am
+            order by source_line
+        ) as copy_number
+    from source
+)
+
+select
+    'lpoint_lpay:' || source_line as lpay_payment_id,
+    source_line,
+    typed.customer_id,
+    typed.receipt_id,
+    typed.affiliate_code,
+    typed.channel,
+    typed.payment_date,
+    typed.payment_hour,
+    typed.payment_date + to_hours(typed.payment_hour) as paid_at,
+    typed.amount_krw,
+    coalesce(affiliates.affiliate_kind = 'lpay', false) as is_outside_affiliates,
+    case
+        when typed.copy_number > 1 then 'duplicate_line'
+        when customers.customer_id is null then 'unknown_customer'
+        when affiliates.affiliate_code is null then 'unknown_affiliate'
+        when typed.channel is null then 'unknown_channel'
+        when typed.amount_krw <= 0 then 'non_positive_amount'
+        when typed.payment_date not between {{ period_start() }} and {{ period_end() }} then 'date_outside_period'
+    end as quarantine_reason
+from typed
+left join {{ ref('stg_lpoint__customers') }} as customers using (customer_id)
+left join {{ ref('affiliates') }} as affiliates using (affiliate_code)

@@ -1,0 +1,225 @@
+"""The main job, stage by stage: generate demo data (if no raw files) → ingest checks →
+dbt seed + build → validate and publish. Used by `make demo`, the tests and the benchmark.
+
+Each stage runs as a child process so its wall time and peak memory (max RSS) can be
+reported on their own; the summary is printed and returned.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from loyalty_analytics import paths
+
+LPOINT_FILES = (
+    "LPOINT_BIG_COMP_01_DEMO.csv",
+    "LPOINT_BIG_COMP_02_PDDE.csv",
+    "LPOINT_BIG_COMP_03_COP_U.csv",
+    "LPOINT_BIG_COMP_04_PD_CLAC.csv",
+    "LPOINT_BIG_COMP_05_BR.csv",
+    "LPOINT_BIG_COMP_06_LPAY.csv",
+)
+DATASETS = ("lpoint", "cdnow", "cdnow_sample")
+
+
+@dataclass
+class StageResult:
+    name: str
+    seconds: float
+    peak_rss_mb: float
+    returncode: int
+
+
+@dataclass
+class Layout:
+    """Where one dataset's files go. The CDNOW datasets get their own warehouse file
+    (data/cdnow.duckdb) so they never overwrite the L.Point build."""
+
+    dataset: str
+    data_dir: Path
+    raw_dir: Path
+    truth_dir: Path
+    prepared_dir: Path
+    warehouse: Path
+    published_dir: Path
+
+    @classmethod
+    def for_dataset(cls, dataset: str, data_dir: Path | None = None) -> "Layout":
+        if dataset not in DATASETS:
+            raise SystemExit(f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}")
+        data = Path(data_dir).resolve() if data_dir else paths.data_dir()
+        if dataset == "lpoint":
+            return cls(
+                dataset,
+                data,
+                Path(os.environ.get("LOYALTY_RAW_DIR", data / "raw")).resolve(),
+                Path(os.environ.get("LOYALTY_TRUTH_DIR", data / "truth")).resolve(),
+                data / "prepared",
+                Path(os.environ.get("LOYALTY_DUCKDB_PATH", data / "warehouse.duckdb")).resolve(),
+                data / "published",
+            )
+        stem = "cdnow" if dataset == "cdnow" else "cdnow_sample"
+        return cls(
+            dataset,
+            data,
+            data / "raw",
+            data / "truth_none",
+            data / f"prepared_{stem}",
+            data / f"{stem}.duckdb",
+            data / f"published_{stem}",
+        )
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            LOYALTY_DATA_DIR=str(self.data_dir),
+            LOYALTY_RAW_DIR=str(self.raw_dir),
+            LOYALTY_TRUTH_DIR=str(self.truth_dir),
+            LOYALTY_PREPARED_DIR=str(self.prepared_dir),
+            LOYALTY_DUCKDB_PATH=str(self.warehouse),
+            LOYALTY_DATASET=self.dataset,
+            DBT_SEND_ANONYMOUS_USAGE_STATS="False",
+            GX_ANALYTICS_ENABLED="False",
+            DBT_PROFILES_DIR=str(paths.PROJECT_ROOT / "profiles"),
+        )
+        return env
+
+
+@dataclass
+class PipelineReport:
+    dataset: str
+    warehouse: str
+    stages: list[StageResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(stage.returncode == 0 for stage in self.stages)
+
+
+def _bin(name: str) -> str:
+    """A console script of the interpreter's own environment (the project venv)."""
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else name
+
+
+def run_stage(name: str, command: list[str], env: dict[str, str], report: PipelineReport) -> StageResult:
+    print(f"\n==> {name}: {' '.join(command)}", flush=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    completed = subprocess.run(command, env=env, cwd=paths.PROJECT_ROOT)
+    seconds = time.perf_counter() - start
+    # ru_maxrss of children is the max over all children so far (KiB on Linux); a stage
+    # smaller than an earlier one reports the earlier peak, so the figure is an upper bound.
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = StageResult(name, round(seconds, 2), round(max(peak, before) / 1024, 1), completed.returncode)
+    report.stages.append(result)
+    status = "ok" if completed.returncode == 0 else f"FAILED (exit {completed.returncode})"
+    print(f"<== {name}: {status} in {seconds:.1f} s", flush=True)
+    return result
+
+
+def dbt_vars(layout: Layout, extra: dict | None = None) -> str:
+    variables = {"dataset": layout.dataset}
+    variables.update(extra or {})
+    return json.dumps(variables)
+
+
+def raw_files_present(raw_dir: Path) -> bool:
+    return all((raw_dir / name).exists() for name in LPOINT_FILES)
+
+
+def run(
+    dataset: str = "lpoint",
+    customers: int = 3000,
+    seed: int = 42,
+    data_dir: Path | None = None,
+    regenerate: bool = False,
+    dbt_extra_vars: dict | None = None,
+    publish: bool = True,
+    dbt_select: str | None = None,
+) -> PipelineReport:
+    layout = Layout.for_dataset(dataset, data_dir)
+    env = layout.env()
+    py = sys.executable
+    report = PipelineReport(dataset=dataset, warehouse=str(layout.warehouse))
+    layout.data_dir.mkdir(parents=True, exist_ok=True)
+
+    def stage(name: str, command: list[str]) -> bool:
+        return run_stage(name, command, env, report).returncode == 0
+
+    if dataset == "lpoint" and (regenerate or not raw_files_present(layout.raw_dir)):
+        if not stage(
+            "generate",
+            [py, "-m", "loyalty_analytics.generator", "--customers", str(customers), "--seed", str(seed),
+             "--out-raw", str(layout.raw_dir), "--out-truth", str(layout.truth_dir)],
+        ):
+            return report
+    elif dataset == "lpoint":
+        print(f"Using the raw files in {layout.raw_dir} (delete them or pass --regenerate to generate new ones).")
+
+    if not stage(
+        "ingest",
+        [py, "-m", "loyalty_analytics.ingest", "--dataset", dataset,
+         "--raw-dir", str(layout.raw_dir), "--out", str(layout.prepared_dir)],
+    ):
+        return report
+
+    dbt = _bin("dbt")
+    common = ["--project-dir", str(paths.PROJECT_ROOT), "--profiles-dir", str(paths.PROJECT_ROOT / "profiles"),
+              "--vars", dbt_vars(layout, dbt_extra_vars)]
+    build = [dbt, "build", *common]
+    if dbt_select:
+        build += ["--select", dbt_select]
+    if not stage("dbt build", build):
+        return report
+
+    if publish:
+        stage(
+            "validate + publish",
+            [py, "-m", "loyalty_analytics.publish", "--warehouse", str(layout.warehouse),
+             "--out", str(layout.published_dir)],
+        )
+    return report
+
+
+def print_summary(report: PipelineReport, layout: Layout) -> None:
+    print("\nStage timings:")
+    for s in report.stages:
+        print(f"  {s.name:<20} {s.seconds:>8.1f} s   peak RSS ≤ {s.peak_rss_mb:>8.0f} MB   exit {s.returncode}")
+    if report.ok:
+        print(f"\nWarehouse (build file): {layout.warehouse}  — schema `marts`")
+        print(f"Published, validated marts for BI tools: {layout.published_dir / 'current'}")
+        print(f"dbt docs: make docs   |   query: duckdb -readonly {layout.warehouse}")
+    else:
+        print("\nThe pipeline stopped at the failed stage above.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default="lpoint", choices=DATASETS)
+    parser.add_argument("--customers", type=int, default=3000, help="demo size when data is generated")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--regenerate", action="store_true", help="generate new raw files even if some exist")
+    parser.add_argument("--no-publish", action="store_true")
+    parser.add_argument("--report-json", type=Path, default=None, help="write stage timings here")
+    args = parser.parse_args(argv)
+    report = run(args.dataset, args.customers, args.seed, args.data_dir, args.regenerate,
+                 publish=not args.no_publish)
+    print_summary(report, Layout.for_dataset(args.dataset, args.data_dir))
+    if args.report_json:
+        args.report_json.write_text(json.dumps(asdict(report), indent=2))
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
