@@ -1,0 +1,126 @@
+{#- Seed 000's preference score for every (affiliate, customer, product) bought on or
+    before `as_of` (a SQL date expression). Three components, each mapped to a 0–5 level
+    by its percentile within the affiliate (level = min(5, floor(6 × percent_rank)), so
+    equal values share a level and the mapping is stable across runs):
+      buy_level      ← n_purchases: receipts with the product;
+      category_level ← category_share: share of the customer's lines at the affiliate
+                       that fall in the product's major category;
+      interval_level ← interval_ratio = (as_of + 1 day − last purchase) / mean repurchase
+                       interval. A single-purchase pair uses the largest mean interval of
+                       the same major category: the customer's own at that affiliate, else
+                       the affiliate's over all customers, else the days of history.
+    preference_score = weighted sum of the levels (vars preference_weight_*; they sum to 1). -#}
+{% macro preference_scores(as_of) -%}
+with lines as (
+    select affiliate_code, customer_id, product_code, category_major, receipt_id, purchase_date
+    from {{ ref('int_purchase_lines') }}
+    where purchase_date <= {{ as_of }}
+),
+
+pairs as (
+    select
+        affiliate_code,
+        customer_id,
+        product_code,
+        any_value(category_major) as category_major,
+        count(distinct receipt_id) as n_purchases,
+        count(distinct purchase_date) as n_purchase_days,
+        min(purchase_date) as first_purchase_date,
+        max(purchase_date) as last_purchase_date,
+        count(*) as n_lines
+    from lines
+    group by affiliate_code, customer_id, product_code
+),
+
+with_interval as (
+    select
+        *,
+        case when n_purchase_days > 1
+            then {{ days_between('first_purchase_date', 'last_purchase_date') }} / (n_purchase_days - 1.0)
+        end as own_mean_interval_days
+    from pairs
+),
+
+customer_lines as (
+    select affiliate_code, customer_id, sum(n_lines) as customer_lines
+    from pairs
+    group by affiliate_code, customer_id
+),
+
+customer_category as (
+    select
+        affiliate_code,
+        customer_id,
+        category_major,
+        sum(n_lines) as category_lines,
+        max(own_mean_interval_days) as customer_category_max_interval
+    from with_interval
+    group by affiliate_code, customer_id, category_major
+),
+
+affiliate_category as (
+    select affiliate_code, category_major, max(own_mean_interval_days) as affiliate_category_max_interval
+    from with_interval
+    group by affiliate_code, category_major
+),
+
+history as (
+    select greatest(1, {{ days_between('min(purchase_date)', as_of) }} + 1) as history_days from lines
+),
+
+components as (
+    select
+        p.affiliate_code,
+        p.customer_id,
+        p.product_code,
+        p.category_major,
+        p.n_purchases,
+        p.n_purchase_days,
+        p.first_purchase_date,
+        p.last_purchase_date,
+        p.own_mean_interval_days,
+        coalesce(
+            p.own_mean_interval_days,
+            cc.customer_category_max_interval,
+            ac.affiliate_category_max_interval,
+            (select history_days from history)
+        ) as mean_interval_days,
+        p.own_mean_interval_days is null as interval_is_fallback,
+        cc.category_lines / cl.customer_lines as category_share
+    from with_interval as p
+    inner join customer_lines as cl using (affiliate_code, customer_id)
+    inner join customer_category as cc using (affiliate_code, customer_id, category_major)
+    inner join affiliate_category as ac using (affiliate_code, category_major)
+),
+
+ratios as (
+    select
+        *,
+        ({{ days_between('last_purchase_date', as_of) }} + 1) / mean_interval_days as interval_ratio
+    from components
+),
+
+levels as (
+    select
+        *,
+        {{ percentile_level('n_purchases') }} as buy_level,
+        {{ percentile_level('category_share') }} as category_level,
+        {{ percentile_level('interval_ratio') }} as interval_level
+    from ratios
+)
+
+select
+    *,
+    -- rounded so that e.g. 4.5 is not 4.4999999 in floating point at the thresholds
+    round(cast(
+        {{ var('preference_weight_buy') }} * buy_level
+        + {{ var('preference_weight_category') }} * category_level
+        + {{ var('preference_weight_interval') }} * interval_level
+    as double), 6) as preference_score
+from levels
+{%- endmacro %}
+
+{#- 0–5 level of a value by its percentile among the affiliate's pairs. -#}
+{% macro percentile_level(expression) -%}
+    cast(least(5, floor(6 * percent_rank() over (partition by affiliate_code order by {{ expression }}))) as integer)
+{%- endmacro %}
