@@ -1,18 +1,17 @@
--- Every purchase line with its shopping session (seed 003): offline, one session per
--- customer × affiliate × hour; online, per customer × affiliate × day.
--- session_id is a hash of that key, so it is the same in every build.
-with keyed as (
-    select
-        *,
-        case channel
-            when 'online' then date_trunc('day', purchased_at)
-            else date_trunc('hour', purchased_at)
-        end as session_start
-    from {{ ref('int_purchase_lines') }}
-)
+{{ config(materialized='view') }}
 
+-- Every purchase line with the id of its session (int_sessions): what the sequential
+-- recommender reads. A view: the join is cheap and the lines are not stored twice.
 select
-    substr(md5(customer_id || '|' || affiliate_code || '|' || channel || '|' || strftime(session_start, '%Y-%m-%d %H')), 1, 16)
-        as session_id,
-    *
-from keyed
+    sessions.session_id,
+    lines.*,
+    sessions.session_start
+from {{ ref('int_purchase_lines') }} as lines
+inner join {{ ref('int_sessions') }} as sessions
+    on lines.customer_id = sessions.customer_id
+    and lines.affiliate_code = sessions.affiliate_code
+    and lines.channel = sessions.channel
+    and case lines.channel
+            when 'online' then date_trunc('day', lines.purchased_at)
+            else date_trunc('hour', lines.purchased_at)
+        end = sessions.session_start
