@@ -178,9 +178,12 @@ def run(
               "--vars", dbt_vars(layout, dbt_extra_vars)]
     build = [dbt, "build", *common]
     if dbt_select:
-        build += ["--select", dbt_select]
+        # cautious: only tests whose every parent is selected
+        build += ["--select", dbt_select, "--indirect-selection", "cautious"]
     if not stage("dbt build", build):
         return report
+    if dataset == "lpoint":
+        print_quarantine_counts(layout.warehouse)
 
     if publish:
         stage(
@@ -189,6 +192,28 @@ def run(
              "--out", str(layout.published_dir)],
         )
     return report
+
+
+def print_quarantine_counts(warehouse: Path) -> None:
+    """The build continues without quarantined rows; say how many and why."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.sql(
+            "select source_file, quarantine_reason, count(*) from intermediate.int_quarantined_rows "
+            "group by all order by all"
+        ).fetchall()
+    except duckdb.Error:
+        return  # model not built in this selection
+    finally:
+        con.close()
+    if not rows:
+        print("Quarantine: no input rows set aside.")
+        return
+    print("Quarantine: input rows set aside (see intermediate.int_quarantined_rows):")
+    for source_file, reason, count in rows:
+        print(f"  {source_file:<32} {reason:<24} {count:>8}")
 
 
 def print_summary(report: PipelineReport, layout: Layout) -> None:
