@@ -17,18 +17,40 @@ with lines as (
     where purchase_date <= {{ as_of }}
 ),
 
+-- Plain aggregations (no count(distinct …) over every line): per pair × receipt, then per
+-- pair × day, then per pair. A receipt repeating a product counts once.
+pair_receipts as (
+    select
+        affiliate_code, customer_id, product_code, receipt_id,
+        min(purchase_date) as purchase_date,
+        any_value(category_major) as category_major,
+        count(*) as n_lines
+    from lines
+    group by affiliate_code, customer_id, product_code, receipt_id
+),
+
+pair_days as (
+    select
+        affiliate_code, customer_id, product_code, purchase_date,
+        any_value(category_major) as category_major,
+        count(*) as n_receipts,
+        sum(n_lines) as n_lines
+    from pair_receipts
+    group by affiliate_code, customer_id, product_code, purchase_date
+),
+
 pairs as (
     select
         affiliate_code,
         customer_id,
         product_code,
         any_value(category_major) as category_major,
-        count(distinct receipt_id) as n_purchases,
-        count(distinct purchase_date) as n_purchase_days,
+        cast(sum(n_receipts) as bigint) as n_purchases,
+        count(*) as n_purchase_days,
         min(purchase_date) as first_purchase_date,
         max(purchase_date) as last_purchase_date,
-        count(*) as n_lines
-    from lines
+        cast(sum(n_lines) as bigint) as n_lines
+    from pair_days
     group by affiliate_code, customer_id, product_code
 ),
 

@@ -10,5 +10,11 @@ select
     {% else %}
     (select max(purchase_date) from {{ ref('int_transactions') }})
     {% endif %} as observation_end,
+    -- model settings the dbt Python models read from here (vars, with these defaults)
+    '{{ var('clv_model', 'bgnbd' if var('dataset', 'lpoint') == 'lpoint' else 'auto') }}' as clv_model,
+    cast({{ var('clv_penalizer', 0.0) }} as double) as clv_penalizer,
+    cast({{ var('clv_monthly_discount_rate', 0.01) }} as double) as clv_monthly_discount_rate,
+    cast({{ var('random_seed', 42) }} as integer) as random_seed,
+    cast({{ var('recommendations_per_affiliate', 30) }} as integer) as recommendations_per_affiliate,
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as run_started_at,
     '{{ invocation_id }}' as invocation_id

@@ -21,8 +21,8 @@ select
     count(*) as n_lines,
     cast(sum(quantity) as bigint) as n_units,
     sum(amount) as spend,
-    list(distinct product_code order by product_code) as product_codes,
-    list(distinct category_major order by category_major) as category_majors,
+    list_sort(list_distinct(list(product_code))) as product_codes,
+    list_sort(list_distinct(list(category_major))) as category_majors,
     bool_or(paid_with_lpay) as paid_with_lpay
 from keyed
 group by customer_id, affiliate_code, channel, session_start

@@ -33,13 +33,13 @@ lifetimes_summary as (
 spend as (
     select
         customer_id,
-        count(distinct receipt_id) as n_receipts,
+        count(*) as n_receipts,
         sum(amount) as total_spend,
         coalesce(sum(amount) filter (where paid_with_lpay), 0) as lpay_spend,
         coalesce(sum(amount) filter (where not paid_with_lpay), 0) as other_spend,
-        count(distinct receipt_id) filter (where paid_with_lpay) as lpay_receipts,
+        count(*) filter (where paid_with_lpay) as lpay_receipts,
         coalesce(sum(amount) filter (where channel = 'online'), 0) as online_spend
-    from {{ ref('int_transactions') }}
+    from {{ ref('int_receipts') }}
     where purchase_date <= (select observation_end from params)
     group by customer_id
 ),

@@ -1,14 +1,16 @@
--- Seed 000's affiliate choice weights: each customer's share of product-purchase receipts
--- (and of spend) per retail affiliate, up to observation_end. Shares sum to 1 per customer.
+-- Seed 000's affiliate choice weights: each customer's share of receipts (and of spend)
+-- per retail affiliate (A01..A06), up to observation_end. Shares sum to 1 per customer.
 with per_affiliate as (
     select
-        customer_id,
-        affiliate_code,
-        count(distinct receipt_id) as n_receipts,
-        sum(amount) as spend
-    from {{ ref('int_purchase_lines') }}
-    where purchase_date <= {{ observation_end() }}
-    group by customer_id, affiliate_code
+        receipts.customer_id,
+        receipts.affiliate_code,
+        count(*) as n_receipts,
+        sum(receipts.amount) as spend
+    from {{ ref('int_receipts') }} as receipts
+    inner join {{ ref('affiliates') }} as affiliates using (affiliate_code)
+    where affiliates.affiliate_kind = 'retail'
+      and receipts.purchase_date <= {{ observation_end() }}
+    group by receipts.customer_id, receipts.affiliate_code
 )
 
 select

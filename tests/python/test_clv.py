@@ -1,0 +1,167 @@
+"""CLV: real-data proof on lifetimes' CDNOW_sample.txt, holdout metrics, CLV properties."""
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loyalty_analytics import clv
+
+
+@pytest.fixture(scope="module")
+def cdnow_cal_holdout():
+    import lifetimes
+    from lifetimes.utils import calibration_and_holdout_data
+
+    path = os.path.join(os.path.dirname(lifetimes.__file__), "datasets", "CDNOW_sample.txt")
+    # whitespace-separated: customer id (full data set), customer id (sample), yyyymmdd, CDs, dollars
+    tx = pd.read_csv(path, sep=r"\s+", header=None, names=["customer_id", "sample_id", "date", "quantity", "amount"],
+                     dtype={"date": str})
+    assert len(tx) == 6919 and tx["customer_id"].nunique() == 2357
+    tx["date"] = pd.to_datetime(tx["date"], format="%Y%m%d")
+    return calibration_and_holdout_data(
+        tx, "customer_id", "date", calibration_period_end="1997-09-30", observation_period_end="1998-06-30",
+        freq="D", monetary_value_col="amount",
+    )
+
+
+@pytest.fixture(scope="module")
+def cdnow_summary(cdnow_cal_holdout):
+    s = cdnow_cal_holdout
+    return pd.DataFrame({
+        "customer_id": s.index.astype(str), "frequency": s["frequency_cal"].to_numpy(),
+        "recency": s["recency_cal"].to_numpy(), "T": s["T_cal"].to_numpy(),
+        "monetary_value": s["monetary_value_cal"].to_numpy(),
+    })
+
+
+@pytest.fixture(scope="module")
+def cdnow_fit(cdnow_summary):
+    return clv.fit_clv(cdnow_summary, model="auto", penalizer=0.0)
+
+
+def rel(a, b):
+    return abs(a / b - 1)
+
+
+def test_cdnow_reproduces_published_parameters(cdnow_summary, cdnow_fit):
+    bg = cdnow_fit.transaction_models["bgnbd"].params_
+    for k, v in {"r": 0.2426, "alpha": 30.895, "a": 0.7929, "b": 2.4259}.items():
+        assert rel(bg[k], v) < 0.01, (k, bg[k])
+    assert rel(bg["alpha"] / 7, 4.4136) < 0.01  # 30.895 per day == 4.4136 per week
+    pn = cdnow_fit.transaction_models["pareto_nbd"].params_  # lifetimes' rates are per day
+    assert rel(pn["r"], 0.5533) < 0.01 and rel(pn["s"], 0.6063) < 0.01
+    assert rel(pn["alpha"] / 7, 10.578) < 0.01  # per week
+    assert rel(pn["beta"] / 7, 11.669) < 0.01
+    gg = cdnow_fit.gamma_gamma
+    assert cdnow_fit.n_customers["gamma_gamma"] == 946
+    for k, v in {"p": 6.2496, "q": 3.7442, "v": 15.4435}.items():
+        assert rel(gg.params_[k], v) < 0.01, (k, gg.params_[k])
+
+
+def test_named_model_and_fit_functions_take_plain_frame(cdnow_summary):
+    plain = cdnow_summary[["frequency", "recency", "T", "monetary_value"]].copy()
+    assert rel(clv.fit_bgnbd(plain).params_["r"], 0.2426) < 0.01
+    fit = clv.fit_clv(plain, model="bgnbd")
+    assert fit.selected == "bgnbd" and list(fit.transaction_models) == ["bgnbd"]
+    with pytest.raises(ValueError, match="missing column"):
+        clv.fit_bgnbd(plain.drop(columns=["T"]))
+    bad = plain.copy()
+    bad.loc[0, "recency"] = bad.loc[0, "T"] + 1
+    with pytest.raises(ValueError, match="invalid RFM row 0"):
+        clv.fit_bgnbd(bad)
+
+
+def test_params_table(cdnow_fit):
+    p = clv.params_table(cdnow_fit)
+    assert list(p.columns) == ["model", "parameter", "value"]
+    assert not p.duplicated(["model", "parameter"]).any()
+    for m in ("bgnbd", "pareto_nbd", "gamma_gamma"):
+        got = set(p[p.model == m].parameter)
+        assert {"log_likelihood", "n_customers", "fit_seconds"} <= got
+    assert p.query("parameter == 'selected'").value.sum() == 1
+    ll = p.set_index(["model", "parameter"]).value
+    best = "bgnbd" if ll["bgnbd", "log_likelihood"] >= ll["pareto_nbd", "log_likelihood"] else "pareto_nbd"
+    assert cdnow_fit.selected == best
+
+
+def test_predictions_clv_nonnegative_and_monotone(cdnow_summary, cdnow_fit):
+    pred = clv.predict(cdnow_fit, cdnow_summary)
+    assert len(pred) == len(cdnow_summary) and pred["customer_id"].tolist() == cdnow_summary["customer_id"].tolist()
+    assert pred["p_alive"].between(0, 1).all()
+    e = pred[["expected_purchases_30d", "expected_purchases_90d", "expected_purchases_180d", "expected_purchases_365d"]]
+    assert (e.diff(axis=1).iloc[:, 1:] >= -1e-12).all().all() and (e >= 0).all().all()
+    c = pred[["clv_1m", "clv_3m", "clv_6m", "clv_12m"]]
+    assert (c >= 0).all().all()
+    assert (c.diff(axis=1).iloc[:, 1:] >= 0).all().all()
+    p, q, v = cdnow_fit.gamma_gamma.params_[["p", "q", "v"]]
+    no_repeat = cdnow_summary["frequency"].to_numpy() == 0
+    assert np.allclose(pred.loc[no_repeat, "expected_avg_spend"], p * v / (q - 1))
+    # equals lifetimes' own (looping) CLV with freq='D'
+    from lifetimes.utils import _customer_lifetime_value
+
+    s = cdnow_summary.head(50)
+    ref = _customer_lifetime_value(cdnow_fit.model, s["frequency"], s["recency"], s["T"],
+                                   pd.Series(clv.expected_average_spend(cdnow_fit, s), index=s.index),
+                                   time=12, discount_rate=0.01, freq="D")
+    assert np.allclose(pred["clv_12m"].head(50), ref.to_numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_holdout_metrics_hand_example(cdnow_fit):
+    ch = pd.DataFrame({
+        "frequency_cal": [0.0, 2.0, 5.0, 1.0], "recency_cal": [0.0, 30.0, 80.0, 10.0], "T_cal": [0.0, 60.0, 100.0, 50.0],
+        "monetary_value_cal": [0.0, 20.0, 30.0, 10.0], "frequency_holdout": [0.0, 1.0, 4.0, 0.0],
+        "monetary_value_holdout": [0.0, 25.0, 30.0, 0.0], "duration_holdout": [50.0] * 4,
+    })
+    naive = clv.naive_holdout_prediction(ch)
+    assert np.allclose(naive, [0.0, 2 / 60 * 50, 5 / 100 * 50, 1 / 50 * 50])
+    m = clv.holdout_metrics(ch, fit=cdnow_fit)
+    assert set(m.split) == {"holdout"} and m["k"].isna().all()
+    nv = m[m.model_name == "clv_naive_past_rate"].set_index("metric").value
+    err = naive - ch["frequency_holdout"].to_numpy()
+    assert nv["mae"] == pytest.approx(np.abs(err).mean())
+    assert nv["rmse"] == pytest.approx(np.sqrt((err**2).mean()))
+    assert nv["pearson_r"] == pytest.approx(np.corrcoef(naive, ch["frequency_holdout"])[0, 1])
+    assert nv["predicted_total"] == pytest.approx(naive.sum()) and nv["actual_total"] == 5.0
+    pred = cdnow_fit.model.predict(50.0, ch["frequency_cal"], ch["recency_cal"], ch["T_cal"])
+    sel = m[m.model_name == f"clv_{cdnow_fit.selected}"].set_index("metric").value
+    assert sel["mae"] == pytest.approx(np.abs(np.asarray(pred) - ch["frequency_holdout"]).mean())
+    assert sel["selected"] == 1.0
+
+
+def test_cdnow_holdout_beats_naive(cdnow_cal_holdout):
+    m = clv.holdout_metrics(cdnow_cal_holdout, model="bgnbd").set_index(["model_name", "metric"]).value
+    assert m["clv_bgnbd", "mae"] < m["clv_naive_past_rate", "mae"]
+    assert abs(m["clv_bgnbd", "total_relative_error"]) < abs(m["clv_naive_past_rate", "total_relative_error"])
+    assert m["clv_bgnbd", "actual_total"] == cdnow_cal_holdout["frequency_holdout"].sum()
+
+
+def test_evaluate_with_and_without_truth(cdnow_summary, cdnow_fit, tmp_path):
+    m = clv.evaluate_clv(cdnow_summary, fit=cdnow_fit, truth=None)
+    corr = m[m.metric == "corr_frequency_monetary"].value.iloc[0]
+    rep = cdnow_summary[cdnow_summary.frequency > 0]
+    assert corr == pytest.approx(np.corrcoef(rep.frequency, rep.monetary_value)[0, 1])
+    assert "p_alive_auc" not in set(m.metric)
+    rng = np.random.default_rng(0)
+    truth = pd.DataFrame({"customer_id": cdnow_summary["customer_id"], "alive_at_end": rng.random(len(cdnow_summary)) < 0.5})
+    m2 = clv.evaluate_clv(cdnow_summary, fit=cdnow_fit, truth=truth)
+    auc = m2[m2.metric == "p_alive_auc"]
+    assert len(auc) == 1 and auc.split.iloc[0] == "truth" and 0.3 < auc.value.iloc[0] < 0.7
+    # truth file: used only when it covers the data's customers
+    truth.to_parquet(tmp_path / "customers.parquet")
+    assert clv.load_truth(cdnow_summary["customer_id"], ["alive_at_end"], tmp_path / "customers.parquet") is not None
+    stale = truth.assign(customer_id="X" + truth["customer_id"])
+    stale.to_parquet(tmp_path / "stale.parquet")
+    assert clv.load_truth(cdnow_summary["customer_id"], ["alive_at_end"], tmp_path / "stale.parquet") is None
+    assert clv.load_truth(cdnow_summary["customer_id"], None, tmp_path / "missing.parquet") is None
+
+
+def test_predictions_reproducible_from_params_table(cdnow_summary, cdnow_fit):
+    params = clv.params_table(cdnow_fit, discount_rate=0.02)
+    rebuilt = clv.fit_from_params(params)
+    assert rebuilt.selected == cdnow_fit.selected
+    assert clv.discount_rate_from_params(params) == 0.02
+    a = clv.predict(cdnow_fit, cdnow_summary, discount_rate=0.02).drop(columns="customer_id")
+    b = clv.predict(rebuilt, cdnow_summary, discount_rate=0.02).drop(columns="customer_id")
+    pd.testing.assert_frame_equal(a, b)
