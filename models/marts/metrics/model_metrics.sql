@@ -1,0 +1,32 @@
+-- Every evaluation of this run in one table (SPEC §4): CLV holdout and p_alive, segmentation
+-- quality and stability, recommenders on the time split, and the preference back-test.
+{% set sources = ['int_clv_metrics', 'int_segmentation_metrics'] %}
+with unioned as (
+    {% for source in sources %}
+    select
+        cast(model_name as varchar) as model_name,
+        cast(metric as varchar) as metric,
+        cast(k as integer) as k,
+        cast(split as varchar) as split,
+        cast(value as double) as value
+    from {{ ref(source) }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+    {% if var('dataset', 'lpoint') == 'lpoint' %}
+    union all
+    select
+        'preference_score_' || affiliate_code,
+        'repurchase_rate',
+        cast(null as integer),
+        'threshold_' || cast(threshold as varchar),
+        repurchase_rate
+    from {{ ref('preference_score_backtest') }}
+    {% endif %}
+)
+
+select
+    unioned.*,
+    parameters.run_started_at as evaluated_at,
+    parameters.dataset
+from unioned
+cross join {{ ref('int_run_parameters') }} as parameters
