@@ -1,6 +1,9 @@
 -- Every evaluation of this run in one table (SPEC §4): CLV holdout and p_alive, segmentation
 -- quality and stability, recommenders on the time split, and the preference back-test.
 {% set sources = ['int_clv_metrics', 'int_segmentation_metrics'] %}
+{% if var('dataset', 'lpoint') == 'lpoint' %}
+    {% do sources.append('int_recommender_metrics') %}
+{% endif %}
 with unioned as (
     {% for source in sources %}
     select
