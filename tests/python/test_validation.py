@@ -53,7 +53,7 @@ def test_good_marts_pass_every_suite(good_warehouse, gx_root):
     report = validate_warehouse(good_warehouse, gx_root=gx_root, build_docs=True)
     print(format_summary(report))
     assert report.success, format_summary(report)
-    assert len(report.marts) == 15
+    assert len(report.marts) == 16
     assert report.n_expectations > 150
     # every cross-table check was planned (nothing skipped on a complete warehouse)
     assert not [n for n in report.notices if "skipped" in n], report.notices
@@ -181,7 +181,7 @@ def test_absent_marts_are_skipped_with_a_notice(warehouse, gx_root):
         "drop schema intermediate cascade")
     report = validate_warehouse(warehouse, gx_root=gx_root, build_docs=False)
     assert report.success, format_summary(report)
-    assert len(report.marts) == 8
+    assert len(report.marts) == 9
     assert "product_recommendations: mart absent, suite skipped" in report.notices
     assert "Notices:" in format_summary(report)
 

@@ -203,7 +203,8 @@ SUITES: tuple[MartSuite, ...] = (
         checks=(
             Check("chk_segment_in_profiles", "segment_id exists in segment_profiles.",
                   (Variant(("marts.segment_profiles",),
-                           "exists (select 1 from marts.segment_profiles p where p.segment_id = m.segment_id)"),),
+                           "exists (select 1 from marts.segment_profiles p where p.segment_id = m.segment_id"
+                           " and p.segmentation_model = m.segmentation_model)"),),
                   ("segment_id",)),
         ),
         coverage=Coverage("marts.customer_rfm", "customer_id", "chk_customer_rfm_covered",
@@ -211,9 +212,15 @@ SUITES: tuple[MartSuite, ...] = (
     ),
     MartSuite(
         mart="segment_profiles",
-        description="Segment profiles in original units.",
-        key=("segment_id",),
-        between={"n_customers": (0, None)},
+        description="Segment profiles in original units, one row per model × segment.",
+        key=("segmentation_model", "segment_id"),
+        not_null=("segment_name", "n_customers", "share"),
+        between={"n_customers": (1, None), "share": (0, 1)},
+    ),
+    MartSuite(
+        mart="segment_centroids",
+        description="Segmentation model parameters: centroids and scaler per model × segment × feature.",
+        key=("segmentation_model", "segment_id", "feature"),
     ),
     MartSuite(
         mart="customer_clv",

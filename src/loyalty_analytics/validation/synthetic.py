@@ -87,12 +87,18 @@ def _build(con, *, n, per, recs, np_, with_transactions, tag):
                  (50 - s) / 50.0 as retention_rate, 1000.0 * (12 - s) as spend,
                  100.0 * (s + 1) as cumulative_spend_per_customer
           from range(12) a(c), range(12) b(s) where c + s < 12""")
+    q("""create table marts.segment_centroids as
+          select 'kmeans_seed001_features' as segmentation_model, segment_id, feature,
+                 0.5 * segment_id as centroid_scaled
+          from range(3) s(segment_id), (values ('recency'), ('n_receipts')) f(feature)""")
     q("""create table marts.segment_profiles as
-          select segment_id, (select count(*) from cust where i % 3 = segment_id)::bigint as n_customers,
+          select 'kmeans_seed001_features' as segmentation_model, segment_id,
+                 (select count(*) from cust where i % 3 = segment_id)::bigint as n_customers,
+                 (select count(*) from cust where i % 3 = segment_id) / (select count(*) from cust) as share,
                  ['L.Pay VIP', 'frequent low-spend', 'at risk'][segment_id + 1] as segment_name
           from range(3) s(segment_id)""")
     q("""create table marts.customer_segments as
-          select customer_id, (i % 3)::bigint as segment_id,
+          select customer_id, (i % 3)::bigint as segment_id, 'kmeans_seed001_features' as segmentation_model,
                  ['L.Pay VIP', 'frequent low-spend', 'at risk'][i % 3 + 1] as segment_name,
                  ['VIP', 'Gold', 'Silver', 'Bronze', 'At Risk'][i % 5 + 1] as tier
           from cust""")
