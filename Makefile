@@ -13,7 +13,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export GX_ANALYTICS_ENABLED := False
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 
-.PHONY: demo test data bench docs setup clean
+.PHONY: demo test data bench docs validate setup clean
 
 setup: $(STAMP)
 
@@ -42,6 +42,9 @@ bench: $(STAMP)
 
 docs: $(STAMP)
 	$(VENV)/bin/dbt docs generate --project-dir . --profiles-dir profiles
+
+validate: $(STAMP)
+	$(PY) -m loyalty_analytics.validation
 
 clean:
 	rm -rf target logs data/prepared* data/published* data/*.duckdb
