@@ -1,14 +1,18 @@
 {#- Seed 000's preference score for every (affiliate, customer, product) bought on or
     before `as_of` (a SQL date expression). Three components, each mapped to a 0–5 level
-    by its percentile within the affiliate (level = min(5, floor(6 × percent_rank)), so
-    equal values share a level and the mapping is stable across runs):
-      buy_level      ← n_purchases: receipts with the product;
+    by its percentile within the affiliate, so equal values share a level and the mapping
+    is stable across runs:
+      buy_level      ← n_purchases: receipts with the product. 0 = bought once; a repeat
+                       pair gets 1 + floor(5 × percent_rank) among the affiliate's repeat
+                       pairs (most pairs are bought once, so a plain percentile would put
+                       every repeat pair at 4–5 and lose the signal of 3, 5, 10 purchases);
       category_level ← category_share: share of the customer's lines at the affiliate
-                       that fall in the product's major category;
+                       that fall in the product's major category, min(5, floor(6 × percent_rank));
       interval_level ← interval_ratio = (as_of + 1 day − last purchase) / mean repurchase
                        interval. A single-purchase pair uses the largest mean interval of
                        the same major category: the customer's own at that affiliate, else
-                       the affiliate's over all customers, else the days of history.
+                       the affiliate's over all customers, else the days of history;
+                       same percentile mapping as category_level.
     preference_score = weighted sum of the levels (vars preference_weight_*; they sum to 1). -#}
 {% macro preference_scores(as_of) -%}
 with lines as (
@@ -125,7 +129,8 @@ ratios as (
 levels as (
     select
         *,
-        {{ percentile_level('n_purchases') }} as buy_level,
+        case when n_purchases = 1 then 0 else cast(least(5, 1 + floor(5 * percent_rank() over (
+            partition by affiliate_code, n_purchases > 1 order by n_purchases))) as integer) end as buy_level,
         {{ percentile_level('category_share') }} as category_level,
         {{ percentile_level('interval_ratio') }} as interval_level
     from ratios
