@@ -15,32 +15,10 @@
                        same percentile mapping as category_level.
     preference_score = weighted sum of the levels (vars preference_weight_*; they sum to 1). -#}
 {% macro preference_scores(as_of) -%}
-with lines as (
-    select affiliate_code, customer_id, product_code, category_major, receipt_id, purchase_date
-    from {{ ref('int_purchase_lines') }}
+with pair_days as (
+    select *
+    from {{ ref('int_customer_product_days') }}
     where purchase_date <= {{ as_of }}
-),
-
--- Plain aggregations (no count(distinct …) over every line): per pair × receipt, then per
--- pair × day, then per pair. A receipt repeating a product counts once.
-pair_receipts as (
-    select
-        affiliate_code, customer_id, product_code, receipt_id,
-        min(purchase_date) as purchase_date,
-        any_value(category_major) as category_major,
-        count(*) as n_lines
-    from lines
-    group by affiliate_code, customer_id, product_code, receipt_id
-),
-
-pair_days as (
-    select
-        affiliate_code, customer_id, product_code, purchase_date,
-        any_value(category_major) as category_major,
-        count(*) as n_receipts,
-        sum(n_lines) as n_lines
-    from pair_receipts
-    group by affiliate_code, customer_id, product_code, purchase_date
 ),
 
 pairs as (
@@ -91,7 +69,7 @@ affiliate_category as (
 ),
 
 history as (
-    select greatest(1, {{ days_between('min(purchase_date)', as_of) }} + 1) as history_days from lines
+    select greatest(1, {{ days_between('min(purchase_date)', as_of) }} + 1) as history_days from pair_days
 ),
 
 components as (

@@ -1,3 +1,7 @@
+{{ config(materialized="view") }}
+-- A view: every consumer filters it differently and DuckDB recomputes the union and
+-- the L.Pay join faster than it writes and re-reads 4.8M rows.
+
 -- The canonical spend events every feature model reads (docs/architecture.md).
 -- L.Point: a PDDE line or a COP_U row is spend; L.Pay rows only flag the receipt they paid.
 -- CDNOW: each transaction line. Quarantined rows never reach this model.

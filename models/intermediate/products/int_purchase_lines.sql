@@ -1,3 +1,5 @@
+{{ config(materialized="view") }}
+
 -- Product purchase lines (PDDE part of int_transactions) with the product's categories:
 -- the input of preference scores, sessions and recommenders.
 select
