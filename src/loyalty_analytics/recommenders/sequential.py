@@ -1,0 +1,387 @@
+"""Session-based sequential recommender (seed 003, SDM-like), GRU or causal self-attention.
+
+A customer's history is the ordered list of their sessions (lines sharing ``session_id``:
+one affiliate, one hour offline / one day online). Each session becomes a token:
+
+    mean over its distinct products of (product + middle + major category embedding)
+    + affiliate embedding + spend-bin embedding (8 quantile bins of log session spend, as the
+      seed's 3-sigma bins) + time-gap embedding (log2 days since the previous session)
+    + day-of-week embedding.
+
+The token sequence is ``[customer-features token, s_0, ..., s_{n-1}]`` (last ``max_sessions``
+sessions; the features token embeds sex, age band, sex × age and region). A GRU or a small
+causal Transformer encoder reads it; output ``o_k`` (+ the features vector) predicts the
+products of session ``k`` (multi-label: softmax over all products, averaged over the
+session's distinct products), so one forward pass trains every (prefix → next session)
+example of a customer, the features-only prefix included (cold start). Each epoch uses a
+seeded random subset of ``positions_per_customer`` target positions per customer to bound the
+output-layer cost; the product table is tied between input tokens and the output layer.
+
+``score(customer_idx)`` encodes the whole (truncated) history and returns the next-session
+logits over all products. See docs/recommenders.md for the GRU-vs-attention measurement.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .torch_utils import (
+    EpochLogger,
+    customer_feature_index,
+    customer_feature_sizes,
+    log,
+    product_feature_index,
+    torch_session,
+)
+
+__all__ = ["SequentialRecommender", "build_session_table"]
+
+N_SPEND_BINS = 8
+N_GAP_BINS = 10  # 0 first session, 1 same day, 2..9 = log2 day buckets
+
+
+def build_session_table(data) -> dict:
+    """Vectorised session table from ``data.lines`` (sessions are dense ids ordered in time
+    within a customer). Returns numpy arrays: per session ``customer``, ``affiliate``,
+    ``spend_bin``, ``gap_bin``, ``dow``; ``item_ptr``/``items`` (CSR of distinct products per
+    session); per customer ``sess_ptr`` (CSR of the customer's sessions, in time order)."""
+    ln = data.lines
+    sid = ln["session_id"].to_numpy().astype(np.int64)
+    # compact session ids (robust to gaps), ordered by (customer, session id)
+    cust_l = ln["customer_idx"].to_numpy().astype(np.int64)
+    order = np.lexsort((sid, cust_l))
+    sid_sorted, cust_sorted = sid[order], cust_l[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (sid_sorted[1:] != sid_sorted[:-1]) | (cust_sorted[1:] != cust_sorted[:-1])
+    dense_sorted = np.cumsum(first) - 1
+    dense = np.empty(len(order), dtype=np.int64)
+    dense[order] = dense_sorted
+    n_sess = int(first.sum())
+
+    ts = ln["purchased_at"].to_numpy().astype("datetime64[s]").astype(np.int64)
+    amount = ln["amount"].to_numpy().astype(np.float64)
+    aff_l = ln["affiliate_idx"].to_numpy().astype(np.int64)
+    s_cust = cust_sorted[first]
+    s_first = np.full(n_sess, np.iinfo(np.int64).max)
+    np.minimum.at(s_first, dense, ts)
+    s_aff = np.zeros(n_sess, dtype=np.int64)
+    s_aff[dense[order][first]] = aff_l[order][first]
+    spend = np.bincount(dense, weights=np.clip(amount, 0, None), minlength=n_sess)
+    lsp = np.log1p(spend)
+    if n_sess > 1:
+        edges = np.quantile(lsp, np.linspace(0, 1, N_SPEND_BINS + 1)[1:-1])
+        spend_bin = np.searchsorted(edges, lsp, side="right").astype(np.int64)
+    else:
+        spend_bin = np.zeros(n_sess, dtype=np.int64)
+
+    # time gap to the previous session of the same customer
+    gap_days = np.zeros(n_sess, dtype=np.float64)
+    same = np.zeros(n_sess, dtype=bool)
+    same[1:] = s_cust[1:] == s_cust[:-1]
+    gap_days[1:] = (s_first[1:] - s_first[:-1]) / 86400.0
+    gap_bin = np.where(same, 1 + np.clip(np.floor(np.log2(np.maximum(gap_days, 0) + 1)).astype(np.int64), 0, N_GAP_BINS - 2), 0)
+    dow = ((s_first // 86400) + 3) % 7  # 1970-01-01 was a Thursday -> 0 = Monday
+
+    # distinct products per session
+    prod = ln["product_idx"].to_numpy().astype(np.int64)
+    key = np.unique(dense * np.int64(data.n_products) + prod)
+    it_sess, items = key // data.n_products, key % data.n_products
+    item_ptr = np.zeros(n_sess + 1, dtype=np.int64)
+    item_ptr[1:] = np.cumsum(np.bincount(it_sess, minlength=n_sess))
+
+    sess_ptr = np.zeros(data.n_customers + 1, dtype=np.int64)
+    sess_ptr[1:] = np.cumsum(np.bincount(s_cust, minlength=data.n_customers))
+    return dict(customer=s_cust, affiliate=s_aff, spend_bin=spend_bin, gap_bin=gap_bin.astype(np.int64),
+                dow=dow.astype(np.int64), item_ptr=item_ptr, items=items, sess_ptr=sess_ptr, n_sessions=n_sess)
+
+
+def _ragged(ptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the CSR entries of ``rows`` (flattened, in row order) and row lengths."""
+    starts = ptr[rows]
+    lens = ptr[rows + 1] - starts
+    off = np.zeros(len(rows), dtype=np.int64)
+    if len(rows) > 1:
+        off[1:] = np.cumsum(lens)[:-1]
+    pos = np.repeat(starts - off, lens) + np.arange(int(lens.sum()), dtype=np.int64)
+    return pos, lens
+
+
+class _SeqNet(nn.Module):
+    def __init__(self, n_products, n_major, n_middle, n_affiliates, n_gender, n_age, n_region, dim, arch,
+                 n_layers, n_heads, max_sessions, dropout):
+        super().__init__()
+        self.arch, self.n_age = arch, n_age
+        self.item = nn.Embedding(n_products, dim)
+        self.major = nn.Embedding(n_major, dim)
+        self.middle = nn.Embedding(n_middle, dim)
+        self.item_bias = nn.Parameter(torch.zeros(n_products))
+        self.aff = nn.Embedding(n_affiliates, dim)
+        self.spend = nn.Embedding(N_SPEND_BINS, dim)
+        self.gap = nn.Embedding(N_GAP_BINS, dim)
+        self.dow = nn.Embedding(7, dim)
+        self.gender = nn.Embedding(n_gender, dim)
+        self.age = nn.Embedding(n_age, dim)
+        self.demo = nn.Embedding(n_gender * n_age, dim)
+        self.region = nn.Embedding(n_region, dim)
+        self.feat_token = nn.Parameter(torch.zeros(dim))
+        self.drop = nn.Dropout(dropout)
+        if arch == "gru":
+            self.enc = nn.GRU(dim, dim, num_layers=n_layers, batch_first=True)
+        else:
+            self.pos = nn.Embedding(max_sessions + 1, dim)
+            layer = nn.TransformerEncoderLayer(dim, n_heads, dim_feedforward=2 * dim, dropout=dropout,
+                                               batch_first=True, norm_first=True)
+            self.enc = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+        self.out_norm = nn.LayerNorm(dim)
+        for emb in (self.item, self.major, self.middle, self.aff, self.spend, self.gap, self.dow, self.gender,
+                    self.age, self.demo, self.region):
+            nn.init.normal_(emb.weight, std=0.05)
+
+    def product_table(self, major_idx, middle_idx):
+        return self.item.weight + self.major(major_idx) + self.middle(middle_idx)
+
+    def features(self, demo):
+        return (self.gender(demo[:, 0]) + self.age(demo[:, 1]) + self.region(demo[:, 2])
+                + self.demo(demo[:, 0] * self.n_age + demo[:, 1]))
+
+    def encode(self, table, tokens_items, tokens_off, s_aff, s_spend, s_gap, s_dow, scatter_b, scatter_t, demo,
+               seq_len):
+        """Returns outputs [B, T+1, dim]: o_k summarises the features and sessions < k."""
+        B, T = demo.shape[0], int(seq_len.max()) if len(seq_len) else 0
+        dim = table.shape[1]
+        sess_vec = F.embedding_bag(tokens_items, table, tokens_off, mode="mean")
+        sess_vec = sess_vec + self.aff(s_aff) + self.spend(s_spend) + self.gap(s_gap) + self.dow(s_dow)
+        feat = self.features(demo)
+        x = torch.zeros(B, T + 1, dim)
+        x[:, 0] = feat + self.feat_token
+        x = x.index_put((scatter_b, scatter_t + 1), sess_vec)
+        x = self.drop(x)
+        if self.arch == "gru":
+            out, _ = self.enc(x)
+        else:
+            x = x + self.pos.weight[: T + 1][None]
+            mask = torch.triu(torch.ones(T + 1, T + 1, dtype=torch.bool), diagonal=1)
+            pad = torch.arange(T + 1)[None, :] > seq_len[:, None]
+            out = self.enc(x, mask=mask, src_key_padding_mask=pad, is_causal=True)
+        return self.out_norm(out + feat[:, None])
+
+
+class SequentialRecommender:
+    """Next-session recommender over session histories (see module doc).
+
+    Parameters: ``arch`` 'gru' or 'attention'; ``dim``; ``n_layers``; ``n_heads`` (attention);
+    ``max_sessions`` L, histories truncated to the last L sessions; ``positions_per_customer``
+    target positions sampled per customer and epoch (None = all); ``epochs``, ``patience``;
+    ``batch_customers``; ``lr``, ``weight_decay``; ``dropout``; ``val_fraction`` share of
+    customers whose last session is held out for early stopping (validation HR@10);
+    ``min_steps_per_epoch`` (small data: smaller batches); ``num_threads``."""
+
+    def __init__(
+        self,
+        arch: str = "gru",
+        dim: int = 48,
+        n_layers: int = 1,
+        n_heads: int = 2,
+        max_sessions: int = 30,
+        positions_per_customer: int | None = 8,
+        epochs: int = 3,
+        patience: int = 1,
+        batch_customers: int = 512,
+        lr: float = 6e-3,
+        weight_decay: float = 1e-5,
+        dropout: float = 0.1,
+        val_fraction: float = 0.1,
+        min_steps_per_epoch: int = 30,
+        num_threads: int = 1,
+        verbose: bool = True,
+    ):
+        if arch not in ("gru", "attention"):
+            raise ValueError(f"arch must be 'gru' or 'attention', got {arch!r}")
+        self.arch = arch
+        self.name = f"sequential_{arch}"
+        self.dim = dim
+        self.n_layers = n_layers
+        self.n_heads = n_heads
+        self.max_sessions = max_sessions
+        self.positions_per_customer = positions_per_customer
+        self.epochs = epochs
+        self.patience = patience
+        self.batch_customers = batch_customers
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.dropout = dropout
+        self.val_fraction = val_fraction
+        self.min_steps_per_epoch = min_steps_per_epoch
+        self.num_threads = num_threads
+        self.verbose = verbose
+        self.history: list[dict] = []
+        self.validation_hr10: float | None = None
+        self.fit_seconds: float | None = None
+
+    # ------------------------------------------------------------------ batching
+    def _batch(self, rows: np.ndarray, drop_last: np.ndarray | None = None):
+        """Padded batch for customers ``rows``; ``drop_last`` (bool per row) hides the last
+        session (validation). Returns tensors + per-row sequence length and first session."""
+        st = self._st
+        ptr = st["sess_ptr"]
+        n = ptr[rows + 1] - ptr[rows]
+        if drop_last is not None:
+            n = n - drop_last.astype(np.int64)
+        L = self.max_sessions
+        seq_len = np.minimum(n, L)
+        first = ptr[rows] + n - seq_len  # first session of the truncated sequence
+        tot = int(seq_len.sum())
+        b = np.repeat(np.arange(len(rows), dtype=np.int64), seq_len)
+        off = np.zeros(len(rows), dtype=np.int64)
+        if len(rows) > 1:
+            off[1:] = np.cumsum(seq_len)[:-1]
+        t = np.arange(tot, dtype=np.int64) - np.repeat(off, seq_len)
+        sess = np.repeat(first, seq_len) + t
+        ipos, ilens = _ragged(st["item_ptr"], sess)
+        toff = np.zeros(len(sess), dtype=np.int64)
+        if len(sess) > 1:
+            toff[1:] = np.cumsum(ilens)[:-1]
+        tens = (
+            torch.from_numpy(st["items"][ipos]),
+            torch.from_numpy(toff),
+            torch.from_numpy(st["affiliate"][sess]),
+            torch.from_numpy(st["spend_bin"][sess]),
+            torch.from_numpy(st["gap_bin"][sess]),
+            torch.from_numpy(st["dow"][sess]),
+            torch.from_numpy(b),
+            torch.from_numpy(t),
+            torch.from_numpy(self._demo[rows]),
+            torch.from_numpy(seq_len),
+        )
+        return tens, seq_len, first, n, b, t, sess
+
+    def _loss(self, net, table, out, b, t, sess, truncated, rng, k_pos):
+        """Multi-label softmax loss of predicting session sess[i] (position t[i] of row b[i])
+        from o_{t}; a seeded subset of positions per row when k_pos is set."""
+        keep = ~(truncated[b] & (t == 0))  # features-only prefix of a truncated history: skip
+        if k_pos is not None and rng is not None:
+            r = rng.random(len(b))
+            # keep the k_pos positions with the smallest random key per row (vectorised)
+            order = np.lexsort((r, b))
+            rank = np.empty(len(b), dtype=np.int64)
+            starts = np.searchsorted(b[order], b[order], side="left")
+            rank[order] = np.arange(len(b)) - starts
+            keep &= rank < k_pos
+        idx = np.flatnonzero(keep)
+        if len(idx) == 0:
+            return None
+        h = out[torch.from_numpy(b[idx]), torch.from_numpy(t[idx])]
+        logp = torch.log_softmax(h @ table.T + net.item_bias, 1)
+        ipos, ilens = _ragged(self._st["item_ptr"], sess[idx])
+        rowi = np.repeat(np.arange(len(idx), dtype=np.int64), ilens)
+        w = torch.from_numpy((1.0 / ilens[rowi]).astype(np.float32))
+        picked = logp[torch.from_numpy(rowi), torch.from_numpy(self._st["items"][ipos])]
+        return -(picked * w).sum() / len(idx)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data, seed: int = 0) -> "SequentialRecommender":
+        t_start = time.perf_counter()
+        rng = np.random.default_rng(seed)
+        with torch_session(seed, self.num_threads):
+            self.n_products = data.n_products
+            self._st = build_session_table(data)
+            self._demo = customer_feature_index(data)
+            major, middle, n_major, n_middle = product_feature_index(data)
+            self._major_idx, self._middle_idx = torch.from_numpy(major), torch.from_numpy(middle)
+            ng, na, nr = customer_feature_sizes(data)
+            net = _SeqNet(data.n_products, n_major, n_middle, data.n_affiliates, ng, na, nr, self.dim, self.arch,
+                          self.n_layers, self.n_heads, self.max_sessions, self.dropout)
+            opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+            n_sess = np.diff(self._st["sess_ptr"])
+            active = np.flatnonzero(n_sess > 0)
+            active = active[rng.permutation(len(active))]
+            multi = active[n_sess[active] >= 2]
+            n_val = int(round(len(multi) * self.val_fraction)) if len(multi) >= 10 else 0
+            val_rows = np.sort(multi[:n_val])
+            val_set = np.zeros(data.n_customers, dtype=bool)
+            val_set[val_rows] = True
+            train_rows = active.copy()
+            # small data: shrink the batch so that an epoch has at least min_steps_per_epoch steps
+            bc = int(max(16, min(self.batch_customers, np.ceil(len(train_rows) / self.min_steps_per_epoch))))
+            logger = EpochLogger(self.name, self.verbose)
+            best, best_state, bad = -np.inf, None, 0
+            for epoch in range(1, self.epochs + 1):
+                net.train()
+                perm = train_rows[rng.permutation(len(train_rows))]
+                tot, cnt = 0.0, 0
+                for s in range(0, len(perm), bc):
+                    rows = perm[s:s + bc]
+                    drop = val_set[rows]  # validation customers train without their last session
+                    tens, seq_len, first, n, b, t, sess = self._batch(rows, drop)
+                    table = net.product_table(self._major_idx, self._middle_idx)
+                    out = net.encode(table, *tens)
+                    truncated = first > self._st["sess_ptr"][rows]
+                    loss = self._loss(net, table, out, b, t, sess, truncated, rng, self.positions_per_customer)
+                    if loss is None:
+                        continue
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    tot += float(loss.detach()) * len(rows)
+                    cnt += len(rows)
+                net.eval()
+                val_hr = self._val_hr(net, val_rows) if n_val else float("nan")
+                logger(epoch=epoch, train_loss=tot / max(cnt, 1), val_hr10=val_hr)
+                c = val_hr if n_val else float(epoch)
+                if c > best + 1e-4:
+                    best, bad = c, 0
+                    best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+                    self.validation_hr10 = val_hr if n_val else None
+                    self.best_epoch = epoch
+                else:
+                    bad += 1
+                    if bad >= self.patience:
+                        break
+            if best_state is not None:
+                net.load_state_dict(best_state)
+            net.eval()
+            self._net = net
+            with torch.no_grad():
+                self._table = net.product_table(self._major_idx, self._middle_idx).contiguous()
+            self.history = logger.history
+        self._seed = seed
+        self.fit_seconds = time.perf_counter() - t_start
+        log.info("[%s] fitted in %.1fs, validation HR@10=%s", self.name, self.fit_seconds, self.validation_hr10)
+        return self
+
+    @torch.no_grad()
+    def _val_hr(self, net, rows, bs: int = 1024, k: int = 10) -> float:
+        table = net.product_table(self._major_idx, self._middle_idx)
+        hits = 0
+        for s in range(0, len(rows), bs):
+            r = rows[s:s + bs]
+            logits = self._logits(net, table, r, drop_last=np.ones(len(r), dtype=bool))
+            top = torch.topk(logits, k, dim=1).indices.numpy()
+            last = self._st["sess_ptr"][r + 1] - 1
+            ipos, ilens = _ragged(self._st["item_ptr"], last)
+            truth = np.zeros((len(r), self.n_products), dtype=bool)
+            truth[np.repeat(np.arange(len(r)), ilens), self._st["items"][ipos]] = True
+            hits += int(np.take_along_axis(truth, top, 1).any(1).sum())
+        return hits / max(len(rows), 1)
+
+    def _logits(self, net, table, rows, drop_last=None):
+        tens, seq_len, *_ = self._batch(rows, drop_last)
+        out = net.encode(table, *tens)
+        h = out[torch.arange(len(rows)), torch.from_numpy(seq_len)]
+        return h @ table.T + net.item_bias
+
+    def score(self, customer_idx: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """float32 [len(customer_idx), n_products]: next-session logits from the full history."""
+        rows = np.asarray(customer_idx, dtype=np.int64)
+        out = np.empty((len(rows), self.n_products), dtype=np.float32)
+        with torch_session(self._seed, self.num_threads), torch.no_grad():
+            for s in range(0, len(rows), batch_size):
+                out[s:s + batch_size] = self._logits(self._net, self._table, rows[s:s + batch_size]).numpy()
+        return out

@@ -1,0 +1,180 @@
+"""Neural recommenders (PreferenceNN, SequentialRecommender) on the planted synthetic fixture.
+
+Fast (single CPU thread, small data): quality against popularity, validation RMSE, next-session
+hit rate, determinism under a seed, score shape/dtype and a static no-per-customer-loop check."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from recsys_fixtures import make_synthetic_data  # noqa: E402
+
+from loyalty_analytics.recommenders import preference_nn, sequential  # noqa: E402
+from loyalty_analytics.recommenders.baselines import PopularityRecommender  # noqa: E402
+from loyalty_analytics.recommenders.evaluation import evaluate  # noqa: E402
+from loyalty_analytics.recommenders.preference_nn import PreferenceNN  # noqa: E402
+from loyalty_analytics.recommenders.sequential import SequentialRecommender  # noqa: E402
+
+FAST = dict(num_threads=1, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def fixture_data():
+    return make_synthetic_data(n_customers=500, n_products=200, seed=0)
+
+
+@pytest.fixture(scope="module")
+def pnn(fixture_data):
+    data, _, _ = fixture_data
+    return PreferenceNN(**FAST).fit(data, seed=0)
+
+
+def _hold_out_last_session(data):
+    """History without each customer's last session (customers with >= 2 sessions) and the
+    held-out sessions as a dense bool truth [customers, n_products]."""
+    ln = data.lines
+    last = ln.groupby("customer_idx")["session_id"].transform("max")
+    n_sess = ln.groupby("customer_idx")["session_id"].transform("nunique")
+    held = ((ln["session_id"] == last) & (n_sess >= 2)).to_numpy()
+    train = dataclasses.replace(data, lines=ln.loc[~held].reset_index(drop=True), _cache={})
+    nxt = ln.loc[held, ["customer_idx", "product_idx"]].drop_duplicates()
+    rows = np.unique(nxt["customer_idx"].to_numpy())
+    truth = np.zeros((len(rows), data.n_products), dtype=bool)
+    truth[np.searchsorted(rows, nxt["customer_idx"].to_numpy()), nxt["product_idx"].to_numpy()] = True
+    return train, rows, truth
+
+
+def _hr_at(scores: np.ndarray, truth: np.ndarray, k: int = 10) -> float:
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return float(np.take_along_axis(truth, top, 1).any(axis=1).mean())
+
+
+@pytest.fixture(scope="module")
+def next_session(fixture_data):
+    data, _, _ = fixture_data
+    train, rows, truth = _hold_out_last_session(data)
+    model = SequentialRecommender(**FAST).fit(train, seed=0)
+    return train, rows, truth, model
+
+
+# ---------------------------------------------------------------- PreferenceNN
+def test_preference_nn_beats_popularity_on_new_items(fixture_data, pnn):
+    data, truth, _ = fixture_data
+    pop = PopularityRecommender().fit(data, seed=0)
+    res = evaluate([pop, pnn], data, truth, ks=(10,), metrics=("ndcg",))
+    ndcg = res[(res["split"] == "new_items")].set_index("model_name")["value"]
+    assert ndcg["preference_nn"] > ndcg["popularity"], ndcg.to_dict()
+
+
+def test_validation_rmse_reported_and_beats_mean(fixture_data, pnn):
+    data, _, _ = fixture_data
+    assert pnn.validation_rmse is not None and np.isfinite(pnn.validation_rmse)
+    y = data.preference["preference_score"].to_numpy()
+    assert pnn.baseline_rmse is not None
+    assert pnn.validation_rmse < pnn.baseline_rmse
+    assert pnn.validation_rmse < 0.9 * float(np.std(y))
+    # per-epoch log: epoch, losses, val RMSE, seconds
+    assert pnn.history and {"epoch", "val_rmse", "seconds"} <= set(pnn.history[0])
+    p = pnn.predict_preference(data.preference["customer_idx"].to_numpy()[:50],
+                               data.preference["product_idx"].to_numpy()[:50],
+                               data.preference["affiliate_idx"].to_numpy()[:50])
+    assert p.shape == (50,) and np.all((p >= 0) & (p <= 5))
+
+
+def test_preference_nn_score_shape_dtype_and_batch_consistency(fixture_data, pnn):
+    data, _, _ = fixture_data
+    idx = np.array([5, 0, 499, 5, 17])
+    s = pnn.score(idx)
+    assert s.shape == (len(idx), data.n_products) and s.dtype == np.float32
+    assert np.isfinite(s).all()
+    np.testing.assert_array_equal(s[0], s[3])
+    full = pnn.score(np.arange(data.n_customers))
+    np.testing.assert_allclose(full[idx], s, rtol=1e-5, atol=1e-5)
+    assert pnn.score(np.array([], dtype=np.int64)).shape == (0, data.n_products)
+
+
+def test_preference_nn_without_preference_table_and_cold_customers(fixture_data):
+    data, _, _ = fixture_data
+    small = dataclasses.replace(data, preference=None, _cache={})
+    m = PreferenceNN(epochs=2, **FAST).fit(small, seed=1)
+    assert m.validation_rmse is not None  # fallback preference score was built
+    cold = np.flatnonzero(~small.has_history())
+    if len(cold):
+        assert np.isfinite(m.score(cold)).all()
+
+
+# ---------------------------------------------------------------- sequential
+def test_sequential_beats_popularity_on_next_session_hr10(next_session):
+    train, rows, truth, model = next_session
+    pop = PopularityRecommender().fit(train, seed=0)
+    hr_model = _hr_at(model.score(rows), truth)
+    hr_pop = _hr_at(pop.score(rows), truth)
+    assert hr_model > hr_pop, (hr_model, hr_pop)
+
+
+def test_sequential_score_shape_dtype(next_session):
+    train, rows, _, model = next_session
+    assert model.name == "sequential_gru"
+    idx = np.concatenate([rows[:3], np.flatnonzero(~train.has_history())[:2], rows[:1]])
+    s = model.score(idx)
+    assert s.shape == (len(idx), train.n_products) and s.dtype == np.float32
+    assert np.isfinite(s).all()
+    np.testing.assert_allclose(s[0], s[-1], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(model.score(idx, batch_size=2), s, rtol=1e-5, atol=1e-5)
+
+
+def test_session_table_is_time_ordered(fixture_data):
+    data, _, _ = fixture_data
+    st = sequential.build_session_table(data)
+    assert st["n_sessions"] == data.lines["session_id"].nunique()
+    assert np.all(np.diff(st["customer"]) >= 0)
+    assert st["item_ptr"][-1] == len(data.lines[["session_id", "product_idx"]].drop_duplicates())
+    assert st["spend_bin"].max() < sequential.N_SPEND_BINS and st["gap_bin"].max() < sequential.N_GAP_BINS
+
+
+# ---------------------------------------------------------------- determinism
+@pytest.fixture(scope="module")
+def small_data():
+    return make_synthetic_data(n_customers=150, n_products=80, seed=3)[0]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: PreferenceNN(epochs=3, **FAST),
+        lambda: SequentialRecommender(epochs=2, **FAST),
+        lambda: SequentialRecommender(arch="attention", epochs=2, **FAST),
+    ],
+    ids=["preference_nn", "sequential_gru", "sequential_attention"],
+)
+def test_same_seed_same_scores(small_data, make):
+    idx = np.arange(small_data.n_customers)
+    det_before, threads_before = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
+    a = make().fit(small_data, seed=11).score(idx)
+    b = make().fit(small_data, seed=11).score(idx)
+    np.testing.assert_array_equal(a, b)
+    c = make().fit(small_data, seed=12).score(idx)
+    assert not np.array_equal(a, c)
+    # process-wide torch settings are restored after fit/score
+    assert torch.are_deterministic_algorithms_enabled() == det_before
+    assert torch.get_num_threads() == threads_before
+
+
+# ---------------------------------------------------------------- vectorisation guard
+@pytest.mark.parametrize("module", [preference_nn, sequential])
+def test_no_python_loops_over_customers(module):
+    """Loops are allowed over epochs, batches (``s``) and module lists (``emb``) only; every
+    per-customer / per-line computation is array or tensor algebra."""
+    tree = ast.parse(Path(module.__file__).read_text())
+    targets = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.While)):
+            targets.add(ast.unparse(node.target) if isinstance(node, ast.For) else "while")
+    assert targets <= {"epoch", "s", "emb"}, targets
