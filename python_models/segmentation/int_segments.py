@@ -1,14 +1,11 @@
 """Segmentation: customer -> KMeans segment (rule-based name) + seed 004 tier.
 Deterministic: the three segmentation models run the same seeded fit."""
-from loyalty_analytics import segmentation as sg
+from loyalty_analytics import dbt_io, segmentation
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    settings = dbt.ref("int_run_parameters").to_arrow_table().to_pylist()[0]
-    rfm = dbt.ref("customer_rfm").to_arrow_table().to_pandas()
-    clv = dbt.ref("int_clv_predictions").to_arrow_table().to_pandas()
-    customers = dbt.ref("int_customer_attributes").to_arrow_table().to_pandas()  # no rows for CDNOW
-    result = sg.run_segmentation(sg.prepare_features(rfm, clv, customers), random_state=settings["random_seed"],
-                                 stability_check=False, truth=None)
-    return result.segments
+    settings = dbt_io.settings(dbt.ref("int_run_parameters"))
+    inputs = dbt_io.frames(rfm=dbt.ref("customer_rfm"), clv=dbt.ref("int_clv_predictions"),
+                           customers=dbt.ref("int_customer_attributes"))  # no rows for CDNOW
+    return segmentation.segment_customers(**inputs, random_state=settings["random_seed"]).segments

@@ -591,3 +591,11 @@ def run_segmentation(
     params_df = pd.concat(params, ignore_index=True)
     params_df["segment_id"] = params_df["segment_id"].astype("Int64")
     return SegmentationResult(seg_out[SEGMENT_COLUMNS], pd.DataFrame(profiles), metrics_df, params_df, models)
+
+
+def segment_customers(rfm: pd.DataFrame, clv: pd.DataFrame | None, customers: pd.DataFrame | None,
+                      random_state: int = 42, stability_check: bool = False,
+                      truth: pd.DataFrame | None | str = None) -> SegmentationResult:
+    """What the dbt Python models call: features from the marts, then the seeded fit."""
+    return run_segmentation(prepare_features(rfm, clv, customers), random_state=random_state,
+                            stability_check=stability_check, truth=truth)

@@ -79,7 +79,7 @@ def evaluate_models(
     lines: pd.DataFrame,
     customers: pd.DataFrame,
     products: pd.DataFrame,
-    preference_at_cut: pd.DataFrame,
+    preference: pd.DataFrame,
     calibration_end: dt.date,
     observation_end: dt.date,
     seed: int = 42,
@@ -88,7 +88,7 @@ def evaluate_models(
     """Fit every model and baseline on history up to calibration_end; truth = products
     bought after it up to observation_end. Rows: model_name, metric, k, split, value, n_customers."""
     lines = lines[pd.to_datetime(lines["purchased_at"]).dt.date <= observation_end]
-    data, truth = build_interaction_data(lines, customers, products, preference_at_cut, calibration_end)
+    data, truth = build_interaction_data(lines, customers, products, preference, calibration_end)
     print(f"[recommenders] evaluation: {data.n_customers} customers, {data.n_products} products, "
           f"{len(data.lines)} history lines, {len(truth)} (customer, product) pairs after {calibration_end}", flush=True)
     models = [fit_cached(model, data, seed) for model in default_baselines() + neural_models()]
