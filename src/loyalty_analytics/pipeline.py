@@ -17,6 +17,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from loyalty_analytics import paths
 
@@ -51,6 +52,20 @@ class Layout:
     prepared_dir: Path
     warehouse: Path
     published_dir: Path
+
+    @property
+    def dbt_dir(self) -> Path:
+        """dbt's target/ and logs/: the project's own for the default data folder, else one
+        beside the data, so concurrent builds (tests, benchmarks) never share dbt state."""
+        if self.data_dir == (paths.PROJECT_ROOT / "data").resolve():
+            return paths.PROJECT_ROOT
+        return self.data_dir / "dbt"
+
+    def dbt_args(self) -> list[str]:
+        target = os.environ.get("DBT_TARGET_PATH") or str(self.dbt_dir / "target")
+        logs = os.environ.get("DBT_LOG_PATH") or str(self.dbt_dir / "logs")
+        return ["--project-dir", str(paths.PROJECT_ROOT), "--profiles-dir", str(paths.PROJECT_ROOT / "profiles"),
+                "--target-path", target, "--log-path", logs]
 
     @classmethod
     def for_dataset(cls, dataset: str, data_dir: Path | None = None) -> "Layout":
@@ -111,18 +126,38 @@ def _bin(name: str) -> str:
     return str(candidate) if candidate.exists() else name
 
 
-def run_stage(name: str, command: list[str], env: dict[str, str], report: PipelineReport) -> StageResult:
+def run_stage(
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    report: PipelineReport,
+    memory_sampler: Callable[[int], Callable[[], float | None]] | None = None,
+) -> StageResult:
+    """Run one stage as a child process. `memory_sampler(pid)`, if given, starts sampling the
+    child's process tree and returns a `stop()` that gives the stage's peak RSS in MB; without
+    it the peak is the cumulative ru_maxrss of all children (an upper bound)."""
     print(f"\n==> {name}: {' '.join(command)}", flush=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    completed = subprocess.run(command, env=env, cwd=paths.PROJECT_ROOT)
+    sampled_peak_mb = None
+    with subprocess.Popen(command, env=env, cwd=paths.PROJECT_ROOT) as process:
+        stop_sampler = memory_sampler(process.pid) if memory_sampler else None
+        try:
+            returncode = process.wait()
+        except BaseException:
+            process.kill()
+            raise
+        finally:
+            if stop_sampler:
+                sampled_peak_mb = stop_sampler()
     seconds = time.perf_counter() - start
     # ru_maxrss of children is the max over all children so far (KiB on Linux); a stage
     # smaller than an earlier one reports the earlier peak, so the figure is an upper bound.
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = StageResult(name, round(seconds, 2), round(max(peak, before) / 1024, 1), completed.returncode)
+    peak_mb = sampled_peak_mb if sampled_peak_mb is not None else max(peak, before) / 1024
+    result = StageResult(name, round(seconds, 2), round(peak_mb, 1), returncode)
     report.stages.append(result)
-    status = "ok" if completed.returncode == 0 else f"FAILED (exit {completed.returncode})"
+    status = "ok" if returncode == 0 else f"FAILED (exit {returncode})"
     print(f"<== {name}: {status} in {seconds:.1f} s", flush=True)
     return result
 
@@ -146,6 +181,7 @@ def run(
     dbt_extra_vars: dict | None = None,
     publish: bool = True,
     dbt_select: str | None = None,
+    memory_sampler: Callable[[int], Callable[[], float | None]] | None = None,
 ) -> PipelineReport:
     layout = Layout.for_dataset(dataset, data_dir)
     env = layout.env()
@@ -154,7 +190,7 @@ def run(
     layout.data_dir.mkdir(parents=True, exist_ok=True)
 
     def stage(name: str, command: list[str]) -> bool:
-        return run_stage(name, command, env, report).returncode == 0
+        return run_stage(name, command, env, report, memory_sampler).returncode == 0
 
     if dataset == "lpoint" and (regenerate or not raw_files_present(layout.raw_dir)):
         if not stage(
@@ -174,9 +210,7 @@ def run(
         return report
 
     dbt = _bin("dbt")
-    common = ["--project-dir", str(paths.PROJECT_ROOT), "--profiles-dir", str(paths.PROJECT_ROOT / "profiles"),
-              "--vars", dbt_vars(layout, dbt_extra_vars)]
-    build = [dbt, "build", *common]
+    build = [dbt, "build", *layout.dbt_args(), "--vars", dbt_vars(layout, dbt_extra_vars)]
     if dbt_select:
         # cautious: only tests whose every parent is selected
         build += ["--select", dbt_select, "--indirect-selection", "cautious"]

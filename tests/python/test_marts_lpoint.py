@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -86,8 +87,7 @@ def _snapshot(layout) -> dict[str, pd.DataFrame]:
 def test_rebuilding_with_the_same_seed_gives_identical_marts(lpoint_build):
     before = _snapshot(lpoint_build)
     env = lpoint_build.env()
-    command = [str(paths.PROJECT_ROOT / ".venv" / "bin" / "dbt") if (paths.PROJECT_ROOT / ".venv" / "bin" / "dbt").exists() else "dbt",
-               "run", "--project-dir", str(paths.PROJECT_ROOT), "--profiles-dir", str(paths.PROJECT_ROOT / "profiles"),
+    command = [str(Path(sys.executable).parent / "dbt"), "run", *lpoint_build.dbt_args(),
                "--vars", json.dumps({"dataset": "lpoint"}),
                "--select", "int_clv_params+ int_segments+ int_recommendations+ int_stamp_mission+"]
     subprocess.run(command, env=env, check=True, cwd=paths.PROJECT_ROOT)

@@ -110,6 +110,22 @@ def test_preference_nn_without_preference_table_and_cold_customers(fixture_data)
         assert np.isfinite(m.score(cold)).all()
 
 
+def test_preference_nn_affiliate_mixture_head(fixture_data, pnn):
+    """Default implicit head: one softmax per affiliate over the products it sold, mixed by the
+    customer's smoothed affiliate shares -> score = log of a probability over products."""
+    data, _, _ = fixture_data
+    assert pnn.implicit_head == "affiliate"
+    idx = np.arange(0, data.n_customers, 7)
+    p = np.exp(pnn.score(idx).astype(np.float64))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-3)
+    never_sold = ~np.asarray(data.assortment).any(axis=0)
+    if never_sold.any():
+        assert (p[:, never_sold] < 1e-12).all()
+    # the former single-softmax head is still available
+    g = PreferenceNN(epochs=2, implicit_head="global", **FAST).fit(data, seed=0)
+    assert g.score(idx).shape == (len(idx), data.n_products)
+
+
 # ---------------------------------------------------------------- sequential
 def test_sequential_beats_popularity_on_next_session_hr10(next_session):
     train, rows, truth, model = next_session

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import threading
 import time
 
 import numpy as np
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 # dbt runs its Python models in one process, so int_stamp_mission reuses the model
 # int_recommendations fitted instead of training it again. A miss just refits.
 _FITTED: dict[tuple, object] = {}
+# dbt runs Python models in threads of one process; torch's RNG and thread settings are
+# process-global, so two models training at once would make each other's results depend on
+# timing. One model fits or scores at a time.
+_TORCH_LOCK = threading.RLock()
 
 
 def neural_models() -> list:
@@ -49,6 +54,11 @@ def _fingerprint(data: InteractionData) -> str:
 
 def fit_cached(model, data: InteractionData, seed: int):
     key = (model.name, str(data.cut_date), seed, _fingerprint(data))
+    with _TORCH_LOCK:
+        return _fit_cached(model, data, seed, key)
+
+
+def _fit_cached(model, data: InteractionData, seed: int, key: tuple):
     if key not in _FITTED:
         started = time.perf_counter()
         model.fit(data, seed=seed)
@@ -97,7 +107,8 @@ def evaluate_models(
     else:
         print("[recommenders] no matching ground truth: the oracle is not evaluated", flush=True)
     started = time.perf_counter()
-    metrics = evaluate(models, data, truth)
+    with _TORCH_LOCK:
+        metrics = evaluate(models, data, truth)
     print(f"[recommenders] evaluated {len(models)} models in {time.perf_counter() - started:.1f} s", flush=True)
     extra = []
     for model in models:
@@ -126,7 +137,8 @@ def recommend(data: InteractionData, n: int, seed: int = 42) -> pd.DataFrame:
     for model in neural_models():
         fitted = fit_cached(model, data, seed)
         started = time.perf_counter()
-        recs = recommend_per_affiliate(fitted, data, n=n)
+        with _TORCH_LOCK:
+            recs = recommend_per_affiliate(fitted, data, n=n)
         recs["model_name"] = fitted.name
         recs["model_version"] = model_version(fitted.name, data, seed)
         frames.append(recs)
@@ -148,7 +160,7 @@ def stamp_mission(data: InteractionData, seed: int = 42, n_categories: int = 5, 
     bought = data.bought_matrix().tocsr()
     has_history = np.flatnonzero(data.has_history())
     parts = []
-    with torch.inference_mode():
+    with _TORCH_LOCK, torch.inference_mode():
         for start in range(0, len(has_history), batch_size):
             idx = has_history[start:start + batch_size]
             scores = torch.as_tensor(np.asarray(model.score(idx)), dtype=torch.float32)

@@ -14,14 +14,20 @@ Two heads, trained jointly:
 1. **preference head** (seed 000): ``mu + b_product + b_affiliate + (W u)·v`` regresses the
    0–5 preference score of bought (customer, product, affiliate) triples; the triples are split
    9:1 at random (seeded) and ``validation_rmse`` is the RMSE on the 10 %.
-2. **implicit head**: ``u·v + b`` is a multinomial (softmax over all products) model of what a
-   customer buys *next*. It is trained on a time split inside the history: the customer tower
-   sees the lines before ``cut - holdout_days`` and predicts the products bought in the last
-   ``holdout_days`` (products new to the customer weigh 1, repeats ``repeat_weight``). At
-   scoring time the tower sees the full history. This is what ``score`` returns.
+2. **implicit head** (``implicit_head='affiliate'``, default): one softmax per affiliate over
+   the products that affiliate sold in the history, logits ``u·v + b_product + b_(affiliate,
+   product) + b_(affiliate, major)``; trained as a denoising reconstruction of the customer's
+   (affiliate, product) line counts (half the input bag dropped, whole history hidden with
+   probability ``cold_start_rate``). ``score`` = log Σ_a share(customer, a) · p(product |
+   customer, a) with the customer's affiliate shares of history lines smoothed towards the global
+   shares (``mix_prior`` pseudo-lines). ``implicit_head='global'`` is the former single softmax
+   over all products; ``implicit_target='window'/'both'`` the internal time split (the customer
+   tower sees the lines before ``cut - holdout_days`` and predicts the last ``holdout_days``,
+   repeats weigh ``repeat_weight``).
 
 Everything is batched tensor algebra: ``score`` is one (batch × dim) @ (dim × products)
-product. Training is bounded (``epochs``) with early stopping on the validation split
+product plus a [batch, affiliates, products] log-softmax. Training is bounded (``epochs``, raised
+on small data so that at least ``min_total_steps`` optimiser steps run) with early stopping on the validation split
 (preference RMSE on the held-out triples + implicit loss on held-out customers), and one log
 line per epoch. See docs/recommenders.md for the measured choices.
 """
@@ -101,6 +107,9 @@ class _Net(nn.Module):
         self.major = nn.Embedding(n_major, dim)
         self.middle = nn.Embedding(n_middle, dim)
         self.item_bias = nn.Parameter(torch.zeros(n_products))
+        # affiliate-specific product biases (implicit head 'affiliate': one softmax per affiliate)
+        self.aff_item_bias = nn.Parameter(torch.zeros(n_affiliates, n_products))
+        self.aff_major_bias = nn.Parameter(torch.zeros(n_affiliates, n_major))
         # preference (regression) head
         self.reg = nn.Linear(dim, dim, bias=False)
         self.reg_item_bias = nn.Parameter(torch.zeros(n_products))
@@ -121,6 +130,14 @@ class _Net(nn.Module):
 
     def products(self, major_idx, middle_idx):
         return self.item.weight + self.major(major_idx) + self.middle(middle_idx)
+
+    def affiliate_logp(self, u, v, major_idx, sold):
+        """log p(product | customer, affiliate): float [B, A, P], one softmax per affiliate over
+        the products it sells (``sold`` bool [A, P]); unsold products get ≈ -1e9."""
+        base = u @ v.T + self.item_bias  # [B, P]
+        ab = self.aff_item_bias + self.aff_major_bias[:, major_idx]  # [A, P]
+        logits = (base.unsqueeze(1) + ab.unsqueeze(0)).masked_fill(~sold.unsqueeze(0), -1e9)
+        return torch.log_softmax(logits, dim=2)
 
     def preference(self, u, v, pidx, aidx):
         return self.reg_mu + self.reg_item_bias[pidx] + self.reg_aff_bias[aidx] + (self.reg(u) * v).sum(1)
@@ -172,7 +189,12 @@ class PreferenceNN:
     product bag; ``pref_weight`` weight of the preference MSE in the joint loss;
     ``use_customer_embedding`` add a free per-customer embedding (seed 000 had one);
     ``val_fraction`` share of triples / customers held out; ``min_steps_per_epoch`` (small data:
-    the customer batch shrinks so an epoch has at least this many steps); ``num_threads`` torch CPU threads.
+    the customer batch shrinks so an epoch has at least this many steps); ``min_total_steps`` (small
+    data: epochs are raised to reach this many steps); ``implicit_head`` 'affiliate' (per-affiliate
+    softmax mixture, default) or 'global'; ``mix_prior`` pseudo-lines of global affiliate shares in
+    the mixture weights; ``target_weight`` 'count' / 'log' / 'binary' weighting of the
+    reconstruction targets; ``kept_target_weight`` (<1: products left in the dropped-out input
+    weigh less in the target, cloze-style); ``num_threads`` torch CPU threads.
     """
 
     name = "preference_nn"
@@ -180,8 +202,8 @@ class PreferenceNN:
     def __init__(
         self,
         dim: int = 48,
-        epochs: int = 8,
-        patience: int = 2,
+        epochs: int = 5,
+        patience: int = 3,
         batch_customers: int = 256,
         lr: float = 3e-3,
         weight_decay: float = 1e-5,
@@ -193,8 +215,13 @@ class PreferenceNN:
         implicit_target: str = "history",
         history_weight: float = 0.1,
         cold_start_rate: float = 0.15,
+        implicit_head: str = "affiliate",
+        mix_prior: float = 5.0,
+        target_weight: str = "count",
+        kept_target_weight: float = 1.0,
         val_fraction: float = 0.1,
         min_steps_per_epoch: int = 30,
+        min_total_steps: int = 560,
         num_threads: int = 1,
         verbose: bool = True,
     ):
@@ -212,8 +239,13 @@ class PreferenceNN:
         self.implicit_target = implicit_target
         self.history_weight = history_weight
         self.cold_start_rate = cold_start_rate
+        self.implicit_head = implicit_head
+        self.mix_prior = mix_prior
+        self.target_weight = target_weight
+        self.kept_target_weight = kept_target_weight
         self.val_fraction = val_fraction
         self.min_steps_per_epoch = min_steps_per_epoch
+        self.min_total_steps = min_total_steps
         self.num_threads = num_threads
         self.verbose = verbose
         self.validation_rmse: float | None = None
@@ -250,26 +282,48 @@ class PreferenceNN:
             late = early
         else:
             late = ~early
+        A, P = self.n_affiliates, self.n_products
+        by_aff = self.implicit_head == "affiliate"
+
+        def _target(sel, had=None):
+            """csr [n_customers, P] (global head) or [n_customers, A * P] (affiliate head) of
+            line counts in ``sel`` (weighted per target_weight; repeats of ``had`` down-weighted)."""
+            col = aff[sel] * P + prod[sel] if by_aff else prod[sel]
+            t = sp.csr_matrix((np.ones(int(sel.sum()), dtype=np.float32), (cust[sel], col)),
+                              shape=(self.n_customers, A * P if by_aff else P))
+            t.sum_duplicates()
+            if self.target_weight == "binary":
+                t.data[:] = 1.0
+            elif self.target_weight == "log":
+                t.data = np.log1p(t.data).astype(np.float32)
+            if had is not None:
+                c = t.tocoo()
+                rep = np.asarray(had[c.row, c.col % P] > 0).ravel()
+                c.data = np.where(rep, c.data * self.repeat_weight, c.data).astype(np.float32)
+                t = c.tocsr()
+            return t
+
         if self.implicit_target == "history":  # denoising reconstruction of the whole history
             self._pre = self._full
-            tgt = full["counts"].copy()
-            tgt.data[:] = 1.0
+            tgt = _target(np.ones(len(cust), dtype=bool))
         else:
             pre = history_features(cust[early], prod[early], aff[early], day[early], **kw)
             self._pre = _Inputs(pre, demo)
-            tgt = sp.csr_matrix(
-                (np.ones(int(late.sum()), dtype=np.float32), (cust[late], prod[late])),
-                shape=(self.n_customers, self.n_products),
-            )
-            tgt.sum_duplicates()
-            tgt.data[:] = 1.0
-            had = pre["counts"]
-            repeat = tgt.multiply(had > 0).tocsr()
-            tgt = (tgt - repeat * (1.0 - self.repeat_weight)).tocsr()
+            tgt = _target(late, had=pre["counts"])
             if self.implicit_target == "both":  # window targets + history reconstruction
-                hist = pre["counts"].copy()
-                hist.data[:] = self.history_weight
+                hist = _target(early)
+                hist.data *= self.history_weight
                 tgt = (tgt + hist).tocsr()
+        sold = np.asarray(data.assortment, dtype=bool).copy()
+        sold[~sold.any(axis=1)] = True  # affiliate without product lines: unrestricted
+        self._sold = torch.from_numpy(sold)
+        # affiliate mixture weights: smoothed share of the customer's history lines per affiliate
+        ca = np.zeros((self.n_customers, A), dtype=np.float64)
+        np.add.at(ca, (cust, aff), 1.0)
+        g = ca.sum(0) + 1e-9
+        g /= g.sum()
+        mix = (ca + self.mix_prior * g[None, :]) / (ca.sum(1, keepdims=True) + self.mix_prior)
+        self._log_mix = torch.from_numpy(np.log(np.maximum(mix, 1e-12)).astype(np.float32))
         tgt.eliminate_zeros()
         tgt.sort_indices()
         self._targets = tgt
@@ -323,25 +377,35 @@ class PreferenceNN:
             logger = EpochLogger(self.name, self.verbose)
             best, best_state, bad = np.inf, None, 0
             ref = None
-            for epoch in range(1, self.epochs + 1):
+            # small data: more epochs so that training runs at least min_total_steps steps
+            n_epochs = max(self.epochs, int(np.ceil(self.min_total_steps / n_steps)))
+            for epoch in range(1, n_epochs + 1):
                 net.train()
                 cperm = step_cust[rng.permutation(len(step_cust))]
                 tot_imp = tot_mse = 0.0
                 for s in range(n_steps):
                     rows = cperm[s * bc:(s + 1) * bc]
                     if self.implicit_target == "history":
-                        u = net.customer(*self._pre.batch(rows, self.bag_dropout, rng, self.cold_start_rate))
+                        inp = self._pre.batch(rows, self.bag_dropout, rng, self.cold_start_rate)
+                        u = net.customer(*inp)
                         u_full = u
+                        tmul = None
+                        if self.kept_target_weight != 1.0:  # cloze: products left in the input weigh less
+                            idx, off, w = inp[:3]
+                            lens = np.diff(np.append(off.numpy(), len(w)))
+                            r_of = torch.from_numpy(np.repeat(np.arange(len(rows)), lens))
+                            tmul = torch.ones(len(rows), self.n_products)
+                            tmul[r_of, idx] = torch.where(w > 0, torch.tensor(self.kept_target_weight), torch.tensor(1.0))
                     else:
                         u = net.customer(*self._pre.batch(rows, self.bag_dropout, rng, self.cold_start_rate))
+                        tmul = None
                         u_full = net.customer(*self._full.batch(rows, self.bag_dropout, rng))
                     loss = torch.zeros(())
                     imp_rows = np.flatnonzero(~is_val_cust[rows] & (np.diff(self._targets.indptr)[rows] > 0))
                     if len(imp_rows):
                         v = net.products(self._major_idx, self._middle_idx)
-                        logits = u[torch.from_numpy(imp_rows)] @ v.T + net.item_bias
-                        y = torch.from_numpy(self._targets[rows[imp_rows]].toarray())
-                        imp = -(y * torch.log_softmax(logits, 1)).sum(1).div(y.sum(1)).mean()
+                        imp = self._implicit_nll(net, u[torch.from_numpy(imp_rows)], v, rows[imp_rows],
+                                                 None if tmul is None else tmul[torch.from_numpy(imp_rows)]).mean()
                         loss = loss + imp
                         tot_imp += float(imp.detach()) * len(imp_rows)
                     ppos, plen = _ragged_rows(pair_ptr, rows)
@@ -386,6 +450,7 @@ class PreferenceNN:
             with torch.no_grad():
                 self._v = net.products(self._major_idx, self._middle_idx).contiguous()
                 self._b = net.item_bias.detach().clone()
+                self._ab = (net.aff_item_bias + net.aff_major_bias[:, self._major_idx]).detach().clone()
         self._seed = seed
         self.fit_seconds = time.perf_counter() - t_start
         log.info("[%s] fitted in %.1fs, validation_rmse=%s (mean-predictor %s)", self.name, self.fit_seconds,
@@ -408,10 +473,20 @@ class PreferenceNN:
         tot = 0.0
         for s in range(0, len(rows), bs):
             r = rows[s:s + bs]
-            logits = net.customer(*self._pre.batch(r)) @ v.T + net.item_bias
-            y = torch.from_numpy(self._targets[r].toarray())
-            tot += float((-(y * torch.log_softmax(logits, 1)).sum(1) / y.sum(1)).sum())
+            tot += float(self._implicit_nll(net, net.customer(*self._pre.batch(r)), v, r).sum())
         return tot / len(rows)
+
+    def _implicit_nll(self, net, u, v, rows, tmul=None) -> torch.Tensor:
+        """Per-customer weighted multinomial NLL of the implicit targets of ``rows``
+        (``tmul`` float [B, P]: optional per-product target multipliers)."""
+        y = torch.from_numpy(self._targets[rows].toarray())
+        if tmul is not None:
+            y = (y.reshape(len(rows), -1, self.n_products) * tmul.unsqueeze(1)).reshape(len(rows), -1)
+        if self.implicit_head == "affiliate":
+            logp = net.affiliate_logp(u, v, self._major_idx, self._sold).reshape(len(rows), -1)
+        else:
+            logp = torch.log_softmax(u @ v.T + net.item_bias, 1)
+        return -(y * logp).sum(1) / y.sum(1)
 
     def _predict_pairs(self, net, c, p, a):
         uc, inv = np.unique(c, return_inverse=True)
@@ -440,4 +515,10 @@ class PreferenceNN:
         rows = np.asarray(customer_idx, dtype=np.int64)
         with torch_session(self._seed, self.num_threads), torch.no_grad():
             u = self._net.customer(*self._full.batch(rows))
-            return (u @ self._v.T + self._b).numpy().astype(np.float32, copy=False)
+            if self.implicit_head != "affiliate":
+                return (u @ self._v.T + self._b).numpy().astype(np.float32, copy=False)
+            # log of the affiliate mixture: sum_a share(customer, a) * p(product | customer, a)
+            logits = (u @ self._v.T + self._b).unsqueeze(1) + self._ab.unsqueeze(0)
+            logp = torch.log_softmax(logits.masked_fill(~self._sold.unsqueeze(0), -1e9), dim=2)
+            out = torch.logsumexp(logp + self._log_mix[torch.from_numpy(rows)].unsqueeze(2), dim=1)
+            return out.numpy().astype(np.float32, copy=False)
