@@ -1,0 +1,1 @@
+"""Benchmark harness (`make bench`) and the pandas peer; not part of the product package."""
