@@ -8,8 +8,8 @@ from loyalty_analytics.recommenders import jobs
 def model(dbt, session):
     dbt.config(materialized="table")
     settings = dbt_io.settings(dbt.ref("int_run_parameters"))
-    inputs = dbt_io.frames(lines=dbt.ref("int_session_lines"), customers=dbt.ref("int_customer_attributes"),
-                           products=dbt.ref("stg_lpoint__products"), preference=dbt.ref("int_preference_calibration"))
+    inputs = dbt_io.frames(lines=dbt.ref("int_session_lines").project(jobs.LINE_COLUMNS), customers=dbt.ref("int_customer_attributes"),
+                           products=dbt.ref("stg_lpoint__products"), preference=dbt.ref("int_preference_calibration").project(jobs.PREFERENCE_COLUMNS))
     return jobs.evaluate_models(**inputs, calibration_end=settings["calibration_end"],
                                 observation_end=settings["observation_end"], seed=settings["random_seed"],
                                 truth_dir=paths.truth_dir())

@@ -29,6 +29,11 @@ from loyalty_analytics.recommenders.topk import recommend_per_affiliate
 
 log = logging.getLogger(__name__)
 
+# Only what build_interaction_data reads: converting every column of 4.5M lines to pandas
+# costs minutes and gigabytes at the real scale.
+LINE_COLUMNS = "customer_id, product_code, affiliate_code, purchased_at, session_id, quantity, amount"
+PREFERENCE_COLUMNS = "affiliate_code, customer_id, product_code, preference_score"
+
 # Fitted models of this process, keyed by (model name, cut date, seed, data fingerprint):
 # dbt runs its Python models in one process, so int_stamp_mission reuses the model
 # int_recommendations fitted instead of training it again. A miss just refits.
@@ -124,10 +129,18 @@ def evaluate_models(
     return metrics
 
 
+_FULL_HISTORY: dict[tuple, InteractionData] = {}
+
+
 def full_history(lines, customers, products, preference, observation_end) -> InteractionData:
-    lines = lines[pd.to_datetime(lines["purchased_at"]).dt.date <= observation_end]
-    data, _ = build_interaction_data(lines, customers, products, preference, observation_end)
-    return data
+    """All history up to observation_end as InteractionData; int_recommendations and
+    int_stamp_mission read the same refs, so the second call reuses the first's result."""
+    key = (str(observation_end), len(lines), float(lines["amount"].sum()), len(preference), len(customers))
+    if key not in _FULL_HISTORY:
+        _FULL_HISTORY.clear()
+        kept = lines[pd.to_datetime(lines["purchased_at"]).dt.date <= observation_end]
+        _FULL_HISTORY[key], _ = build_interaction_data(kept, customers, products, preference, observation_end)
+    return _FULL_HISTORY[key]
 
 
 def recommend(data: InteractionData, n: int, seed: int = 42) -> pd.DataFrame:
