@@ -2,8 +2,7 @@
 
 -- CDNOW has no products, stores or receipts: each transaction is its own receipt.
 with source as (
-    select *, row_number() over () + 1 as source_line
-    from {{ source('cdnow', 'transactions') }}
+    {{ numbered_source('cdnow', 'transactions') }}
 )
 
 select

@@ -3,8 +3,7 @@
 -- One row per L.Pay payment. A payment flags the receipt it paid (receipt_id); it is not
 -- extra spend. L00/L01 are payments outside the affiliates.
 with source as (
-    select *, row_number() over () + 1 as source_line
-    from {{ source('lpoint', 'lpay') }}
+    {{ numbered_source('lpoint', 'lpay') }}
 ),
 
 typed as (

@@ -4,10 +4,7 @@
 -- quarantine_reason; int_transactions keeps only the clean ones and
 -- int_quarantined_rows lists the rest with their file line.
 with source as (
-    -- The CSV scan keeps file order (preserve_insertion_order), so row_number() is the
-    -- data line; +1 for the header gives the line number in the file.
-    select *, row_number() over () + 1 as source_line
-    from {{ source('lpoint', 'pdde') }}
+    {{ numbered_source('lpoint', 'pdde') }}
 ),
 
 typed as (

@@ -3,8 +3,7 @@
 -- One row per COP_U row (use of a service affiliate), typed and renamed, with the same
 -- quarantine rules as the purchase lines.
 with source as (
-    select *, row_number() over () + 1 as source_line
-    from {{ source('lpoint', 'cop_u') }}
+    {{ numbered_source('lpoint', 'cop_u') }}
 ),
 
 typed as (
