@@ -237,7 +237,10 @@ SUITES: tuple[MartSuite, ...] = (
         description="Fitted CLV model parameters.",
         key=("model", "parameter"),
         required=("value",),
-        not_null=("value",),
+        checks=(
+            Check("chk_value_present", "value is not null (a log-likelihood that overflows may be null).",
+                  (Variant((), "m.value is not null or m.parameter = 'log_likelihood'"),), ("value", "parameter")),
+        ),
     ),
     MartSuite(
         mart="customer_360",
