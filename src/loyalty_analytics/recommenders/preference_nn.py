@@ -44,6 +44,7 @@ import torch
 from torch import nn
 
 from .torch_utils import (
+    EarlyStopping,
     EpochLogger,
     csr_rows_to_bag,
     customer_feature_index,
@@ -375,7 +376,7 @@ class PreferenceNN:
             n_steps = max(1, int(np.ceil(len(step_cust) / bc)))
             n_train_imp = int(np.sum(~is_val_cust[active]))
             logger = EpochLogger(self.name, self.verbose)
-            best, best_state, bad = np.inf, None, 0
+            stopper = EarlyStopping(self.patience)
             ref = None
             # small data: more epochs so that training runs at least min_total_steps steps
             n_epochs = max(self.epochs, int(np.ceil(self.min_total_steps / n_steps)))
@@ -433,17 +434,12 @@ class PreferenceNN:
                 if ref is None:
                     ref = np.where(np.isfinite(crit) & (crit > 0), crit, 1.0)
                 c = float(np.nansum(crit / ref)) if np.isfinite(crit).any() else -epoch
-                if c < best - 1e-4:
-                    best, bad = c, 0
-                    best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
+                if stopper.update(-c, net, epoch):  # lower criterion is better
                     self.validation_rmse = val_rmse if n_val else None
                     self.best_epoch = epoch
-                else:
-                    bad += 1
-                    if bad >= self.patience:
-                        break
-            if best_state is not None:
-                net.load_state_dict(best_state)
+                elif stopper.should_stop:
+                    break
+            stopper.restore_best(net)
             net.eval()
             self.history = logger.history
             self._net = net

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .torch_utils import (
+    EarlyStopping,
     EpochLogger,
     customer_feature_index,
     customer_feature_sizes,
@@ -311,7 +312,7 @@ class SequentialRecommender:
             # small data: shrink the batch so that an epoch has at least min_steps_per_epoch steps
             bc = int(max(16, min(self.batch_customers, np.ceil(len(train_rows) / self.min_steps_per_epoch))))
             logger = EpochLogger(self.name, self.verbose)
-            best, best_state, bad = -np.inf, None, 0
+            stopper = EarlyStopping(self.patience)
             for epoch in range(1, self.epochs + 1):
                 net.train()
                 perm = train_rows[rng.permutation(len(train_rows))]
@@ -335,17 +336,12 @@ class SequentialRecommender:
                 val_hr = self._val_hr(net, val_rows) if n_val else float("nan")
                 logger(epoch=epoch, train_loss=tot / max(cnt, 1), val_hr10=val_hr)
                 c = val_hr if n_val else float(epoch)
-                if c > best + 1e-4:
-                    best, bad = c, 0
-                    best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+                if stopper.update(c, net, epoch):
                     self.validation_hr10 = val_hr if n_val else None
                     self.best_epoch = epoch
-                else:
-                    bad += 1
-                    if bad >= self.patience:
-                        break
-            if best_state is not None:
-                net.load_state_dict(best_state)
+                elif stopper.should_stop:
+                    break
+            stopper.restore_best(net)
             net.eval()
             self._net = net
             with torch.no_grad():

@@ -150,3 +150,33 @@ def csr_rows_to_bag(bag: sp.csr_matrix, rows: np.ndarray) -> tuple[torch.Tensor,
         torch.from_numpy(offsets),
         torch.from_numpy(bag.data[pos].astype(np.float32)),
     )
+
+
+class EarlyStopping:
+    """Keeps the weights of the best epoch by a validation score (higher is better) and
+    says when `patience` epochs in a row have not improved it."""
+
+    def __init__(self, patience: int, min_delta: float = 1e-4):
+        self.patience = patience
+        self.min_delta = min_delta
+        self.best = -np.inf
+        self.bad_epochs = 0
+        self.best_epoch: int | None = None
+        self._best_state: dict | None = None
+
+    def update(self, score: float, net: torch.nn.Module, epoch: int) -> bool:
+        """Record an epoch; True when it is the best so far (its weights are kept)."""
+        if score > self.best + self.min_delta:
+            self.best, self.bad_epochs, self.best_epoch = score, 0, epoch
+            self._best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
+            return True
+        self.bad_epochs += 1
+        return False
+
+    @property
+    def should_stop(self) -> bool:
+        return self.bad_epochs >= self.patience
+
+    def restore_best(self, net: torch.nn.Module) -> None:
+        if self._best_state is not None:
+            net.load_state_dict(self._best_state)
