@@ -28,7 +28,7 @@ def _compare(layout) -> pd.DataFrame:
         transactions, "customer_id", "purchase_date", monetary_value_col="amount",
         observation_period_end=pd.Timestamp(observation_end), freq="D",
     )
-    merged = ours.set_index("customer_id").join(reference, rsuffix="_lifetimes", how="outer")
+    merged = ours.set_index("customer_id").join(reference.add_suffix("_lifetimes"), how="outer")
     assert not merged.isna().any().any(), "customer sets differ between customer_rfm and lifetimes"
     for column in COLUMNS:
         np.testing.assert_allclose(merged[column], merged[f"{column}_lifetimes"], rtol=1e-9, atol=1e-9,

@@ -45,7 +45,9 @@ _TORCH_LOCK = threading.RLock()
 
 
 def neural_models() -> list:
-    return [PreferenceNN(), SequentialRecommender()]
+    # Fits run one at a time (_TORCH_LOCK), so each may use both cores: measured at 30,000
+    # customers, 2 threads fit 1.35–1.45× faster than 1 (21 s vs 29 s, 18 s vs 25 s).
+    return [PreferenceNN(num_threads=2), SequentialRecommender(num_threads=2)]
 
 
 def _fingerprint(data: InteractionData) -> str:
