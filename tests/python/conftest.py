@@ -41,3 +41,13 @@ def cdnow_sample_build(tmp_path_factory):
 
 def connect(layout) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(layout.warehouse), read_only=True)
+
+
+def execute_sql(path, *statements) -> None:
+    """Run statements against a DuckDB file (tests inject defects this way)."""
+    con = duckdb.connect(str(path))
+    try:
+        for sql in statements:
+            con.execute(sql)
+    finally:
+        con.close()

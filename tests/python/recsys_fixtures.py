@@ -169,3 +169,37 @@ class TrueScoreRecommender:
 
     def score(self, customer_idx: np.ndarray) -> np.ndarray:
         return self.true_scores[np.asarray(customer_idx)]
+
+
+def interaction_data_from_indices(customer_idx, product_idx, affiliate_idx, purchased_at, *, n_customers: int,
+                                  n_products: int, n_affiliates: int, cut_date: dt.date) -> InteractionData:
+    """A hand-made InteractionData: one line per (customer, product, affiliate, time), every
+    product sold where it was bought, blank customer and product features."""
+    n_lines = len(customer_idx)
+    lines = pd.DataFrame(
+        {
+            "customer_idx": customer_idx,
+            "product_idx": product_idx,
+            "affiliate_idx": affiliate_idx,
+            "purchased_at": purchased_at,
+            "session_id": np.arange(n_lines, dtype=np.int64),
+            "quantity": np.ones(n_lines, np.int32),
+            "amount": np.ones(n_lines),
+        }
+    )
+    assortment = np.zeros((n_affiliates, n_products), dtype=bool)
+    assortment[affiliate_idx, product_idx] = True
+    return InteractionData(
+        customer_ids=np.array([f"C{i}" for i in range(n_customers)], dtype=object),
+        product_codes=np.array([f"P{j}" for j in range(n_products)], dtype=object),
+        affiliate_codes=np.array([f"A0{k + 1}" for k in range(n_affiliates)], dtype=object),
+        lines=lines,
+        customer_features=pd.DataFrame(
+            {"gender": np.zeros(n_customers, np.int8), "age_band": np.zeros(n_customers, np.int16),
+             "region_idx": np.zeros(n_customers, np.int16)}
+        ),
+        product_features=pd.DataFrame({"major_idx": np.zeros(n_products, np.int16),
+                                       "middle_idx": np.zeros(n_products, np.int16)}),
+        assortment=assortment,
+        cut_date=cut_date,
+    )

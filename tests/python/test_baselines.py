@@ -19,7 +19,7 @@ from loyalty_analytics.recommenders.baselines import (
 )
 from loyalty_analytics.recommenders.data import InteractionData, Recommender
 from loyalty_analytics.recommenders.evaluation import evaluate
-from recsys_fixtures import TrueScoreRecommender, make_synthetic_data
+from recsys_fixtures import TrueScoreRecommender, interaction_data_from_indices, make_synthetic_data
 
 
 def _tiny(pairs, n_customers, n_products, affiliates=None):
@@ -28,32 +28,9 @@ def _tiny(pairs, n_customers, n_products, affiliates=None):
     j = np.array([p[1] for p in pairs], dtype=np.int32)
     a = np.array([p[2] if len(p) > 2 else 0 for p in pairs], dtype=np.int16)
     n_aff = int(a.max()) + 1 if affiliates is None else affiliates
-    lines = pd.DataFrame(
-        {
-            "customer_idx": c,
-            "product_idx": j,
-            "affiliate_idx": a,
-            "purchased_at": pd.Timestamp("2021-03-01") + pd.to_timedelta(np.arange(len(c)), unit="D"),
-            "session_id": np.arange(len(c), dtype=np.int64),
-            "quantity": np.ones(len(c), np.int32),
-            "amount": np.ones(len(c)),
-        }
-    )
-    assort = np.zeros((n_aff, n_products), dtype=bool)
-    assort[a, j] = True
-    return InteractionData(
-        customer_ids=np.array([f"C{i}" for i in range(n_customers)], dtype=object),
-        product_codes=np.array([f"P{i}" for i in range(n_products)], dtype=object),
-        affiliate_codes=np.array([f"A0{i + 1}" for i in range(n_aff)], dtype=object),
-        lines=lines,
-        customer_features=pd.DataFrame(
-            {"gender": np.zeros(n_customers, np.int8), "age_band": np.zeros(n_customers, np.int16),
-             "region_idx": np.zeros(n_customers, np.int16)}
-        ),
-        product_features=pd.DataFrame({"major_idx": np.zeros(n_products, np.int16), "middle_idx": np.zeros(n_products, np.int16)}),
-        assortment=assort,
-        cut_date=dt.date(2021, 6, 30),
-    )
+    purchased_at = pd.Timestamp("2021-03-01") + pd.to_timedelta(np.arange(len(c)), unit="D")
+    return interaction_data_from_indices(c, j, a, purchased_at, n_customers=n_customers, n_products=n_products,
+                                         n_affiliates=n_aff, cut_date=dt.date(2021, 6, 30))
 
 
 # customers 0..3, products 0..4

@@ -18,6 +18,7 @@ import pytest
 os.environ["GX_ANALYTICS_ENABLED"] = "False"
 
 from loyalty_analytics import publish as pub  # noqa: E402
+from conftest import execute_sql as _execute  # noqa: E402
 from loyalty_analytics.validation.synthetic import build_synthetic_marts  # noqa: E402
 
 
@@ -36,15 +37,6 @@ def _snapshot(out: Path) -> dict:
             files[str(p.relative_to(current))] = hashlib.sha256(p.read_bytes()).hexdigest()
     return {"target": os.readlink(current), "files": files,
             "releases": sorted(p.name for p in (out / "releases").iterdir())}
-
-
-def _execute(path, *statements):
-    con = duckdb.connect(str(path))
-    try:
-        for sql in statements:
-            con.execute(sql)
-    finally:
-        con.close()
 
 
 def test_good_build_publishes_bad_build_leaves_current_untouched(tmp_path, gx_root, capsys):

@@ -15,7 +15,7 @@ from loyalty_analytics.recommenders.data import InteractionData, Recommender, bu
 from loyalty_analytics.recommenders.evaluation import evaluate, split_customers
 from loyalty_analytics.recommenders.oracle import OracleRecommender
 from loyalty_analytics.recommenders.topk import recommend_per_affiliate, stable_topk
-from recsys_fixtures import make_synthetic_data
+from recsys_fixtures import interaction_data_from_indices, make_synthetic_data
 
 CUT = dt.date(2021, 6, 30)
 
@@ -352,32 +352,9 @@ def _large_data(n_customers=30_000, n_products=1_933, n_lines=600_000, seed=0) -
     c = rng.integers(0, n_customers, n_lines).astype(np.int32)
     p = rng.integers(0, n_products, n_lines).astype(np.int32)
     a = (p % 6).astype(np.int16)
-    lines = pd.DataFrame(
-        {
-            "customer_idx": c,
-            "product_idx": p,
-            "affiliate_idx": a,
-            "purchased_at": pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 4000, n_lines), unit="h"),
-            "session_id": np.arange(n_lines, dtype=np.int64),
-            "quantity": np.ones(n_lines, np.int32),
-            "amount": np.ones(n_lines),
-        }
-    )
-    assort = np.zeros((6, n_products), dtype=bool)
-    assort[a, p] = True
-    return InteractionData(
-        customer_ids=np.array([f"C{i}" for i in range(n_customers)], dtype=object),
-        product_codes=np.array([f"P{j}" for j in range(n_products)], dtype=object),
-        affiliate_codes=np.array([f"A0{k}" for k in range(1, 7)], dtype=object),
-        lines=lines,
-        customer_features=pd.DataFrame(
-            {"gender": np.zeros(n_customers, np.int8), "age_band": np.zeros(n_customers, np.int16),
-             "region_idx": np.zeros(n_customers, np.int16)}
-        ),
-        product_features=pd.DataFrame({"major_idx": np.zeros(n_products, np.int16), "middle_idx": np.zeros(n_products, np.int16)}),
-        assortment=assort,
-        cut_date=CUT,
-    )
+    purchased_at = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 4000, n_lines), unit="h")
+    return interaction_data_from_indices(c, p, a, purchased_at, n_customers=n_customers, n_products=n_products,
+                                         n_affiliates=6, cut_date=CUT)
 
 
 def test_scoring_30k_by_1933_timing():

@@ -19,6 +19,7 @@ os.environ["GX_ANALYTICS_ENABLED"] = "False"
 
 from loyalty_analytics.validation import format_summary, validate_warehouse  # noqa: E402
 from loyalty_analytics.validation.frames import build_plans  # noqa: E402
+from conftest import execute_sql as _execute  # noqa: E402
 from loyalty_analytics.validation.synthetic import build_synthetic_marts  # noqa: E402
 
 
@@ -38,15 +39,6 @@ def warehouse(good_warehouse, tmp_path):
     path = tmp_path / "warehouse.duckdb"
     shutil.copyfile(good_warehouse, path)
     return path
-
-
-def _execute(path, *statements):
-    con = duckdb.connect(str(path))
-    try:
-        for sql in statements:
-            con.execute(sql)
-    finally:
-        con.close()
 
 
 def test_good_marts_pass_every_suite(good_warehouse, gx_root):
