@@ -80,8 +80,10 @@ def test_validation_rmse_reported_and_beats_mean(fixture_data, pnn):
     assert pnn.baseline_rmse is not None
     assert pnn.validation_rmse < pnn.baseline_rmse
     assert pnn.validation_rmse < 0.9 * float(np.std(y))
-    # per-epoch log: epoch, losses, val RMSE, seconds
-    assert pnn.history and {"epoch", "val_rmse", "seconds"} <= set(pnn.history[0])
+    # per-epoch logs: purchase head (likelihood) and preference head (train / validation RMSE)
+    assert pnn.history and {"epoch", "train_nll_per_line", "seconds"} <= set(pnn.history[0])
+    assert pnn.history[-1]["train_nll_per_line"] < pnn.history[0]["train_nll_per_line"]
+    assert pnn.preference_history and {"epoch", "val_rmse", "seconds"} <= set(pnn.preference_history[0])
     p = pnn.predict_preference(data.preference["customer_idx"].to_numpy()[:50],
                                data.preference["product_idx"].to_numpy()[:50],
                                data.preference["affiliate_idx"].to_numpy()[:50])
@@ -111,19 +113,60 @@ def test_preference_nn_without_preference_table_and_cold_customers(fixture_data)
 
 
 def test_preference_nn_affiliate_mixture_head(fixture_data, pnn):
-    """Default implicit head: one softmax per affiliate over the products it sold, mixed by the
+    """The purchase head is one softmax per affiliate over the products it sold, mixed by the
     customer's smoothed affiliate shares -> score = log of a probability over products."""
     data, _, _ = fixture_data
-    assert pnn.implicit_head == "affiliate"
     idx = np.arange(0, data.n_customers, 7)
     p = np.exp(pnn.score(idx).astype(np.float64))
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-3)
     never_sold = ~np.asarray(data.assortment).any(axis=0)
     if never_sold.any():
         assert (p[:, never_sold] < 1e-12).all()
-    # the former single-softmax head is still available
-    g = PreferenceNN(epochs=2, implicit_head="global", **FAST).fit(data, seed=0)
-    assert g.score(idx).shape == (len(idx), data.n_products)
+
+
+def test_preference_nn_refit_moves_customers_to_their_optimum(fixture_data):
+    """The L-BFGS re-fit drives the gradient of the customers' penalised likelihood w.r.t. their
+    own embeddings towards 0: far below where the Adam epochs left it with the default
+    iterations, ~0 with enough of them."""
+    data, _, _ = fixture_data
+    active = np.flatnonzero(data.has_history())
+
+    def grad_and_loss(model):
+        net = model._net
+        emb = net.customer.weight.detach()[torch.from_numpy(active)].clone().requires_grad_(True)
+        u = emb + net.prior(model._demo[torch.from_numpy(active)]).detach()
+        v = net.products(model._major_idx, model._middle_idx).detach()
+        loss = model._purchase_nll(net, active, u, v) + model.customer_l2 * emb.pow(2).sum()
+        loss.backward()
+        return float(emb.grad.norm()), float(loss)
+
+    short = dict(epochs=2, min_total_steps=0, **FAST)
+    g_raw, l_raw = grad_and_loss(PreferenceNN(refit_iterations=0, **short).fit(data, seed=0))
+    g_default, l_default = grad_and_loss(PreferenceNN(**short).fit(data, seed=0))
+    g_long, l_long = grad_and_loss(PreferenceNN(refit_iterations=300, **short).fit(data, seed=0))
+    assert l_long <= l_default < l_raw
+    assert g_default < 0.2 * g_raw
+    assert g_long < 1e-3 * g_raw
+
+
+def test_preference_nn_customer_without_history_gets_the_demographic_prior(fixture_data):
+    """Customers without lines keep a zero free embedding and global affiliate shares: two of
+    them with the same sex / age / region get identical scores; customers with history don't."""
+    data, _, _ = fixture_data
+    cold = np.arange(10)
+    features = data.customer_features.copy()
+    for column in features.columns:  # the cold customers share customer 0's sex / age / region
+        values = features[column].to_numpy().copy()
+        values[cold] = values[0]
+        features[column] = values
+    lines = data.lines[~data.lines["customer_idx"].isin(cold)].reset_index(drop=True)
+    cold_data = dataclasses.replace(data, lines=lines, customer_features=features, _cache={})
+    model = PreferenceNN(epochs=2, min_total_steps=0, **FAST).fit(cold_data, seed=0)
+    emb = model._net.customer.weight.detach().numpy()
+    assert np.all(emb[cold] == 0) and np.abs(emb[10:]).sum() > 0
+    scores = model.score(np.concatenate([cold, [10, 11]]))
+    np.testing.assert_array_equal(scores[0], scores[9])
+    assert not np.array_equal(scores[10], scores[11])
 
 
 # ---------------------------------------------------------------- sequential

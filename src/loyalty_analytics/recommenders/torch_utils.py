@@ -3,8 +3,8 @@
 * :func:`torch_session` — a context manager that fixes the seed, the number of CPU threads
   and deterministic algorithms for one fit/score call and restores the process-wide torch
   settings afterwards (dbt runs every Python model in one process).
-* customer / product feature encodings that both models use (demographic indices,
-  bag-of-products with log-count weights, category and affiliate shares).
+* customer / product feature encodings that both models use (demographic and category
+  indices), the per-epoch logger and early stopping.
 """
 
 from __future__ import annotations
@@ -44,20 +44,25 @@ def torch_session(seed: int, num_threads: int = 2):
 
 
 class EpochLogger:
-    """Per-epoch progress lines (logging + print so they show up in dbt's log)."""
+    """Per-epoch progress lines (logging + print so they show up in dbt's log). Every epoch
+    lands in ``history``; with ``print_every`` > 1 only every n-th epoch (and ``last=True``)
+    is printed, so long runs of short epochs do not flood the log."""
 
-    def __init__(self, model_name: str, verbose: bool = True):
+    def __init__(self, model_name: str, verbose: bool = True, print_every: int = 1):
         self.model_name = model_name
         self.verbose = verbose
+        self.print_every = max(1, int(print_every))
         self.t0 = time.perf_counter()
         self.history: list[dict] = []
 
-    def __call__(self, **fields) -> None:
+    def __call__(self, last: bool = False, **fields) -> None:
         fields = {"epoch": fields.pop("epoch"), **fields, "seconds": round(time.perf_counter() - self.t0, 2)}
         self.history.append(fields)
         msg = f"[{self.model_name}] " + " ".join(
             f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in fields.items()
         )
+        if not (last or fields["epoch"] == 1 or fields["epoch"] % self.print_every == 0):
+            return
         log.info(msg)
         if self.verbose:
             print(msg, flush=True)
@@ -88,68 +93,6 @@ def product_feature_index(data) -> tuple[np.ndarray, np.ndarray, int, int]:
     n_major = int(max(major.max(initial=0), len(getattr(data, "category_majors", [])))) + 1
     n_middle = int(max(middle.max(initial=0), len(getattr(data, "category_middles", [])))) + 1
     return major, middle, n_major, n_middle
-
-
-def history_features(
-    cust: np.ndarray,
-    prod: np.ndarray,
-    aff: np.ndarray,
-    day: np.ndarray,
-    n_customers: int,
-    n_products: int,
-    n_affiliates: int,
-    major: np.ndarray,
-    n_major: int,
-) -> dict:
-    """Per-customer inputs of the customer tower from a set of purchase lines (vectorised).
-
-    Returns ``bag`` (csr [n_customers, n_products], log1p(line count) weights normalised to
-    unit L2 norm per row), ``cat`` (float32 [n_customers, n_major] line shares per major
-    category), ``aff`` (float32 [n_customers, n_affiliates] line shares) and ``activity``
-    (float32 [n_customers, 2]: log1p distinct purchase days, log1p distinct products)."""
-    ones = np.ones(len(cust), dtype=np.float32)
-    counts = sp.csr_matrix((ones, (cust, prod)), shape=(n_customers, n_products), dtype=np.float32)
-    counts.sum_duplicates()
-    counts.sort_indices()
-    bag = counts.copy()
-    bag.data = np.log1p(bag.data).astype(np.float32)
-    norm = np.sqrt(np.asarray(bag.multiply(bag).sum(axis=1)).ravel())
-    norm[norm == 0] = 1.0
-    bag = sp.csr_matrix(sp.diags(1.0 / norm).astype(np.float32) @ bag)
-    bag.sort_indices()
-
-    n_lines = np.bincount(cust, minlength=n_customers).astype(np.float32)
-    denom = np.maximum(n_lines, 1.0)[:, None]
-    cat = np.zeros((n_customers, n_major), dtype=np.float32)
-    np.add.at(cat, (cust, major[prod]), 1.0)
-    cat /= denom
-    affm = np.zeros((n_customers, n_affiliates), dtype=np.float32)
-    np.add.at(affm, (cust, aff), 1.0)
-    affm /= denom
-
-    cd = pd.DataFrame({"c": cust, "d": day}).drop_duplicates()
-    n_days = np.bincount(cd["c"].to_numpy(), minlength=n_customers).astype(np.float32)
-    n_prod = np.diff(counts.indptr).astype(np.float32)
-    activity = np.stack([np.log1p(n_days), np.log1p(n_prod)], axis=1).astype(np.float32)
-    return {"bag": bag, "counts": counts, "cat": cat, "aff": affm, "activity": activity}
-
-
-def csr_rows_to_bag(bag: sp.csr_matrix, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """EmbeddingBag inputs (indices, offsets, per_sample_weights) for ``bag[rows]``, vectorised."""
-    indptr = bag.indptr
-    starts = indptr[rows]
-    lens = indptr[rows + 1] - starts
-    total = int(lens.sum())
-    offsets = np.zeros(len(rows), dtype=np.int64)
-    if len(rows) > 1:
-        offsets[1:] = np.cumsum(lens)[:-1]
-    # positions into bag.indices: starts repeated + within-row arange
-    pos = np.repeat(starts - offsets, lens) + np.arange(total, dtype=np.int64)
-    return (
-        torch.from_numpy(bag.indices[pos].astype(np.int64)),
-        torch.from_numpy(offsets),
-        torch.from_numpy(bag.data[pos].astype(np.float32)),
-    )
 
 
 class EarlyStopping:
