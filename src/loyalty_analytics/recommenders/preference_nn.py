@@ -147,11 +147,11 @@ class PreferenceNN:
     def __init__(
         self,
         dim: int = 12,
-        epochs: int = 40,
+        epochs: int = 25,
         min_total_steps: int = 960,
         batch_customers: int = 1024,
         min_steps_per_epoch: int = 12,
-        lr: float = 0.02,
+        lr: float = 0.03,
         customer_l2: float = 1.0,
         product_l2: float = 10.0,
         refit_iterations: int = 15,
