@@ -138,7 +138,7 @@ def test_preference_nn_refit_moves_customers_to_their_optimum(fixture_data):
         v = net.products(model._major_idx, model._middle_idx).detach()
         loss = model._purchase_nll(net, active, u, v) + model.customer_l2 * emb.pow(2).sum()
         loss.backward()
-        return float(emb.grad.norm()), float(loss)
+        return float(emb.grad.norm()), float(loss.detach())
 
     short = dict(epochs=2, min_total_steps=0, **FAST)
     g_raw, l_raw = grad_and_loss(PreferenceNN(refit_iterations=0, **short).fit(data, seed=0))
