@@ -134,14 +134,22 @@ def evaluate_models(
 _FULL_HISTORY: dict[tuple, InteractionData] = {}
 
 
-def full_history(lines, customers, products, preference, observation_end) -> InteractionData:
-    """All history up to observation_end as InteractionData; int_recommendations and
-    int_stamp_mission read the same refs, so the second call reuses the first's result."""
-    key = (str(observation_end), len(lines), float(lines["amount"].sum()), len(preference), len(customers))
+def full_history(observation_end, **relations) -> InteractionData:
+    """All history up to observation_end as InteractionData, from the DuckDB relations
+    ``lines``, ``customers``, ``products``, ``preference``. int_recommendations and
+    int_stamp_mission read the same refs: the cache key is computed in SQL (row counts, total
+    amount), so the second caller reuses the first's result without converting millions of
+    lines to pandas again."""
+    lines_count, lines_amount = relations["lines"].aggregate("count(*), sum(amount)").fetchall()[0]
+    key = (str(observation_end), lines_count, float(lines_amount or 0.0),
+           *(relations[name].aggregate("count(*)").fetchall()[0][0] for name in ("preference", "customers")))
     if key not in _FULL_HISTORY:
         _FULL_HISTORY.clear()
+        inputs = dbt_io.frames(**relations)
+        lines = inputs.pop("lines")
         kept = lines[pd.to_datetime(lines["purchased_at"]).dt.date <= observation_end]
-        _FULL_HISTORY[key], _ = build_interaction_data(kept, customers, products, preference, observation_end)
+        _FULL_HISTORY[key], _ = build_interaction_data(kept, inputs["customers"], inputs["products"], inputs["preference"],
+                                                       observation_end)
     return _FULL_HISTORY[key]
 
 
