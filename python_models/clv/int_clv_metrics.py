@@ -8,8 +8,6 @@ def model(dbt, session):
     settings = dbt_io.settings(dbt.ref("int_run_parameters"))
     inputs = dbt_io.frames(rfm=dbt.ref("customer_rfm"), cal_holdout=dbt.ref("int_rfm_calibration_holdout"),
                            params=dbt.ref("int_clv_params"))
-    with dbt_io.NUMERIC_WORK_LOCK:  # process-wide numeric state: one fit at a time
-        result = clv.evaluate_clv(inputs["rfm"], inputs["cal_holdout"], model=settings["clv_model"],
-                                  penalizer=settings["clv_penalizer"], fit=clv.fit_from_params(inputs["params"]),
-                                  truth="auto")
-    return result
+    return clv.evaluate_clv(inputs["rfm"], inputs["cal_holdout"], model=settings["clv_model"],
+                            penalizer=settings["clv_penalizer"], fit=clv.fit_from_params(inputs["params"]),
+                            truth="auto")

@@ -7,7 +7,5 @@ def model(dbt, session):
     dbt.config(materialized="table")
     settings = dbt_io.settings(dbt.ref("int_run_parameters"))
     rfm = dbt_io.frames(rfm=dbt.ref("customer_rfm"))["rfm"]
-    with dbt_io.NUMERIC_WORK_LOCK:  # process-wide numeric state: one fit at a time
-        fit = clv.fit_clv(rfm, model=settings["clv_model"], penalizer=settings["clv_penalizer"])
-        result = clv.params_table(fit, discount_rate=settings["clv_monthly_discount_rate"])
-    return result
+    fit = clv.fit_clv(rfm, model=settings["clv_model"], penalizer=settings["clv_penalizer"])
+    return clv.params_table(fit, discount_rate=settings["clv_monthly_discount_rate"])

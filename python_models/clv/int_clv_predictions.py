@@ -5,7 +5,5 @@ from loyalty_analytics import clv, dbt_io
 def model(dbt, session):
     dbt.config(materialized="table")
     inputs = dbt_io.frames(rfm=dbt.ref("customer_rfm"), params=dbt.ref("int_clv_params"))
-    with dbt_io.NUMERIC_WORK_LOCK:  # process-wide numeric state: one fit at a time
-        fit = clv.fit_from_params(inputs["params"])
-        result = clv.predict(fit, inputs["rfm"], discount_rate=clv.discount_rate_from_params(inputs["params"]))
-    return result
+    fit = clv.fit_from_params(inputs["params"])
+    return clv.predict(fit, inputs["rfm"], discount_rate=clv.discount_rate_from_params(inputs["params"]))

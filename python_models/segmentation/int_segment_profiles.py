@@ -8,6 +8,4 @@ def model(dbt, session):
     settings = dbt_io.settings(dbt.ref("int_run_parameters"))
     inputs = dbt_io.frames(rfm=dbt.ref("customer_rfm"), clv=dbt.ref("int_clv_predictions"),
                            customers=dbt.ref("int_customer_attributes"))
-    with dbt_io.NUMERIC_WORK_LOCK:  # process-wide numeric state: one fit at a time
-        result = segmentation.segment_customers(**inputs, random_state=settings["random_seed"]).profiles
-    return result
+    return segmentation.segment_customers(**inputs, random_state=settings["random_seed"]).profiles

@@ -6,16 +6,7 @@ unlike `.arrow()` it does not leave the DuckDB connection busy for the next ref.
 
 from __future__ import annotations
 
-import threading
-
 import pandas as pd
-
-# dbt runs Python models in threads of one process. Fits change process-wide state while they
-# run (torch's seed and thread count; the BLAS thread limit implicit's ALS and scikit-learn's
-# KMeans set through threadpoolctl), and floating-point results depend on it: two fits at once
-# would change each other's numbers, with timing deciding (a 30k benchmark's BG/NBD fit stopped
-# differently that way). Every Python model does its numeric work holding this lock.
-NUMERIC_WORK_LOCK = threading.RLock()
 
 
 def frames(**relations) -> dict[str, pd.DataFrame]:

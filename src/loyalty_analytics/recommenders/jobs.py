@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import threading
 import time
 
 import numpy as np
@@ -37,11 +38,10 @@ PREFERENCE_COLUMNS = "affiliate_code, customer_id, product_code, preference_scor
 # dbt runs its Python models in one process, so int_stamp_mission reuses the model
 # int_recommendations fitted instead of training it again. A miss just refits.
 _FITTED: dict[tuple, object] = {}
-# dbt runs Python models in threads of one process; torch's RNG and thread settings (and the
-# BLAS limits other fits set) are process-global, so two models training at once would make
-# each other's results depend on timing. One model fits or scores at a time — the same lock
-# the CLV and segmentation models hold.
-_TORCH_LOCK = dbt_io.NUMERIC_WORK_LOCK
+# dbt runs Python models in threads of one process; torch's RNG and thread settings are
+# process-global, so two models training at once would make each other's results depend on
+# timing. One model fits or scores at a time.
+_TORCH_LOCK = threading.RLock()
 
 
 def neural_models() -> list:
