@@ -105,8 +105,11 @@ class _Net(nn.Module):
         return (self.gender(demo[:, 0]) + self.age(demo[:, 1]) + self.region(demo[:, 2])
                 + self.gender_age(demo[:, 0] * self.n_age + demo[:, 1]))
 
-    def products(self, major_idx, middle_idx) -> torch.Tensor:
-        return self.item.weight + self.major(major_idx) + self.middle(middle_idx)
+    def products(self, major_idx, middle_idx, pidx: torch.Tensor | None = None) -> torch.Tensor:
+        """Product vectors v = product + major + middle embeddings: all products, or ``pidx``."""
+        if pidx is None:
+            return self.item.weight + self.major(major_idx) + self.middle(middle_idx)
+        return self.item(pidx) + self.major(major_idx[pidx]) + self.middle(middle_idx[pidx])
 
     def preference(self, u, v, pidx, aidx):
         return (self.reg_mu + self.reg_item_bias[pidx] + self.reg_aff_bias[aidx]
@@ -296,7 +299,7 @@ class PreferenceNN:
             for s in range(n_steps):
                 rows = order[s * bc:(s + 1) * bc]
                 r = torch.from_numpy(rows)
-                u = net.customer(r) + net.prior(self._demo[r])
+                u = self._customer_vectors(net, rows)
                 nll = self._purchase_nll(net, rows, u, net.products(self._major_idx, self._middle_idx))
                 # MAP penalties: each customer's own; the products' share of this batch
                 penalty = self.customer_l2 * net.customer(r).pow(2).sum()
@@ -399,7 +402,7 @@ class PreferenceNN:
         pidx = torch.from_numpy(np.asarray(p, dtype=np.int64))
         with torch.no_grad():
             u = self._customer_vectors(net, c)
-            v = net.item(pidx) + net.major(self._major_idx[pidx]) + net.middle(self._middle_idx[pidx])
+            v = net.products(self._major_idx, self._middle_idx, pidx)
         return net.preference(u, v, pidx, torch.from_numpy(np.asarray(a, dtype=np.int64)))
 
     # ------------------------------------------------------------------ inference
