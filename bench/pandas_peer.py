@@ -52,6 +52,14 @@ def preference_weights() -> dict[str, str]:
     return {k: str(variables[f"preference_weight_{k}"]) for k in ("buy", "category", "interval")}
 
 
+def plausibility_bounds() -> tuple[float, float]:
+    """The vars max_line_amount (KRW) and max_line_quantity (units) of dbt_project.yml."""
+    import yaml
+
+    variables = yaml.safe_load(DBT_PROJECT.read_text())["vars"]
+    return float(variables["max_line_amount"]), float(variables["max_line_quantity"])
+
+
 @dataclass
 class PeerResult:
     rfm: pd.DataFrame
@@ -102,6 +110,7 @@ def load_transactions(prepared_dir: Path, period: tuple[str, str] = ("2021-01-01
                      ["pd_c", "pd_nm", "clac_hlv_nm", "clac_mcls_nm"], engine)
     known_customers = customers["cust"].dropna().unique()
     start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1])
+    max_amount, max_quantity = plausibility_bounds()
 
     # PDDE: the quarantine rules of stg_lpoint__purchase_lines (first copy of a duplicate is kept).
     pdde = _read(prepared_dir / "LPOINT_BIG_COMP_02_PDDE.csv", PDDE_COLUMNS, engine)
@@ -112,8 +121,8 @@ def load_transactions(prepared_dir: Path, period: tuple[str, str] = ("2021-01-01
         & pdde["pd_c"].isin(products["pd_c"].dropna().unique())
         & pdde["cop_c"].isin(retail)
         & pdde["chnl_dv"].isin([1, 2])
-        & (pdde["buy_am"] > 0)
-        & (pdde["buy_ct"] > 0)
+        & pdde["buy_am"].between(0, max_amount, inclusive="right")
+        & pdde["buy_ct"].between(0, max_quantity, inclusive="right")
         & pdde["purchase_date"].between(start, end)
     )
     pdde = pdde.loc[clean]
@@ -142,7 +151,7 @@ def load_transactions(prepared_dir: Path, period: tuple[str, str] = ("2021-01-01
         & cop["cust"].isin(known_customers)
         & cop["cop_c"].isin(service)
         & cop["chnl_dv"].isin([1, 2])
-        & (cop["buy_am"] > 0)
+        & cop["buy_am"].between(0, max_amount, inclusive="right")
         & cop["purchase_date"].between(start, end)
     )
     cop = cop.loc[clean]

@@ -224,6 +224,122 @@ def test_header_only_file_stops(raw, out):
     assert LPAY in msg and "header only" in msg
 
 
+# --------------------------------------------------------------------------- type ranges
+
+@pytest.mark.parametrize(
+    ("line", "column", "value"),
+    [
+        ("M000000001,E000000001,1,A01,A010001,PD0001,20210105,10,100,3000000000", "buy_ct", "'3000000000'"),
+        ("M000000001,E000000001,1,A01,A010001,PD0001,20210105,10,100,-2147483649", "buy_ct", "'-2147483649'"),
+        ("M000000001,E000000001,99999999999,A01,A010001,PD0001,20210105,10,100,1", "chnl_dv", "'99999999999'"),
+    ],
+    ids=["buy_ct_3e9", "buy_ct_below_min", "chnl_dv_11_digits"],
+)
+def test_integer_beyond_its_sql_type_stops_with_file_line_column(raw, out, line, column, value):
+    """DuckDB would otherwise fail late in dbt with a conversion error and no file line."""
+    set_line(raw, PDDE, 4, line)
+    with pytest.raises(InputError) as exc:
+        run(raw, out)
+    msg = str(exc.value)
+    assert f"{PDDE} line 4, column {column}: value {value}" in msg
+    assert "INTEGER" in msg and "2,147,483,647" in msg
+
+
+def test_integer_range_edges_pass(raw, out):
+    set_line(raw, PDDE, 4, "M000000003,E000000003,1,A02,A020001,PD0002,20210301,0,1200,2147483647")
+    assert next(f for f in run(raw, out)["files"] if f["file"] == PDDE)["rows"] == 4
+
+
+def test_huge_but_finite_amount_passes_to_quarantine(raw, out):
+    """A 40-digit amount is a finite DOUBLE: ingest passes it, dbt quarantines it as
+    implausible_amount (tests/python/test_bad_input_quarantine.py)."""
+    set_line(raw, PDDE, 4, "M000000003,E000000003,1,A02,A020001,PD0002,20210301,0," + "9" * 40 + ",2")
+    assert next(f for f in run(raw, out)["files"] if f["file"] == PDDE)["rows"] == 4
+
+
+def test_amount_beyond_double_stops(raw, out):
+    set_line(raw, LPAY, 3, "M000000003,L000000001,L01,2,20210601,12," + "9" * 400)
+    with pytest.raises(InputError) as exc:
+        run(raw, out)
+    msg = str(exc.value)
+    assert f"{LPAY} line 3, column buy_am" in msg and "finite number" in msg and "DOUBLE" in msg
+
+
+def test_column_types_match_the_dbt_sources():
+    """ingest declares each column's SQL type once; the dbt sources must read the same."""
+    import re
+
+    import yaml
+
+    files = {"demo": DEMO, "pdde": PDDE, "cop_u": COP_U, "pd_clac": PD_CLAC, "br": BR, "lpay": LPAY}
+    sources = Path(__file__).resolve().parents[2] / "models" / "staging" / "lpoint" / "_lpoint__sources.yml"
+    tables = yaml.safe_load(sources.read_text(encoding="utf-8"))["sources"][0]["tables"]
+    assert sorted(t["name"] for t in tables) == sorted(files)
+    for table in tables:
+        location = table["meta"]["external_location"]
+        names = re.findall(r"'(\w+)'", re.search(r"names=\[(.*?)\]", location).group(1))
+        types = re.findall(r"'(\w+)'", re.search(r"types=\[(.*?)\]", location).group(1))
+        assert list(zip(names, types)) == ingest.sql_columns(files[table["name"]]), table["name"]
+
+
+# --------------------------------------------------------------------------- codes and keys
+
+@pytest.mark.parametrize(
+    ("name", "line_no", "line", "message"),
+    [
+        (DEMO, 3, "M000000002 ,남성,20대,Z17", f"{DEMO} line 3, column cust: value 'M000000002 ' has trailing spaces"),
+        (DEMO, 4, " M000000003,여성,70대,Z05", f"{DEMO} line 4, column cust: value ' M000000003' has leading spaces"),
+        (PD_CLAC, 2, " PD0001 ,사과,과일,국산과일",
+         f"{PD_CLAC} line 2, column pd_c: value ' PD0001 ' has leading and trailing spaces"),
+        (PDDE, 5, "M000000003,E000000003,1,A02,A020001,PD0002 ,20210301,0,1200,2",
+         f"{PDDE} line 5, column pd_c: value 'PD0002 ' has trailing spaces"),
+        (LPAY, 2, "M000000001 ,E000000001,A01,1,20210105,10,19500",
+         f"{LPAY} line 2, column cust: value 'M000000001 ' has trailing spaces"),
+        (COP_U, 2, "M000000001,C000000001,B01\t,B010001,1,20210210,20210210,14,120000",
+         f"{COP_U} line 2, column cop_c: value 'B01\\t' has trailing spaces"),
+        (DEMO, 2, ",여성,40대,Z01", f"{DEMO} line 2, column cust: value empty is not allowed"),
+    ],
+    ids=["demo_trailing", "demo_leading", "pd_clac_both", "pdde_pd_c", "lpay_cust", "cop_u_tab", "demo_empty_key"],
+)
+def test_padded_or_empty_code_stops(raw, out, name, line_no, line, message):
+    """A padded code would match nothing downstream (unknown customer / product): stop
+    rather than trim silently."""
+    set_line(raw, name, line_no, line)
+    with pytest.raises(InputError) as exc:
+        run(raw, out)
+    assert message in str(exc.value)
+    assert not (out / name).exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "extra_line", "message"),
+    [
+        (PD_CLAC, "PD0001,배,과일,국산과일", f"{PD_CLAC} line 4: product code PD0001 is already defined on line 2"),
+        (DEMO, "M000000002,여성,30대,Z02", f"{DEMO} line 5: customer M000000002 is already defined on line 3"),
+        (BR, "A020001,A02,Z06,Z0601", f"{BR} line 5: store code A020001 is already defined on line 3"),
+        (BR, "A010001,A01,Z01,Z0101", f"{BR} line 5: store code A010001 is already defined on line 2 (identical line)"),
+    ],
+    ids=["pd_clac", "demo", "br", "br_identical_line"],
+)
+def test_duplicate_key_in_dimension_file_stops(raw, out, name, extra_line, message):
+    with open(raw / name, "a", encoding="utf-8") as fh:
+        fh.write(extra_line + "\n")
+    with pytest.raises(InputError) as exc:
+        run(raw, out)
+    assert message in str(exc.value)
+    assert not (out / name).exists()
+
+
+def test_duplicate_keys_report_the_first_and_the_count(raw, out):
+    with open(raw / PD_CLAC, "a", encoding="utf-8") as fh:
+        fh.write("PD0003,배,과일,국산과일\nPD0002,두유,유제품,두유\nPD0001,배,과일,국산과일\nPD0002,x,y,z\n")
+    with pytest.raises(InputError) as exc:
+        run(raw, out)
+    msg = str(exc.value)
+    assert f"{PD_CLAC} line 5: product code PD0002 is already defined on line 3" in msg
+    assert "3 duplicated line(s) for 2 product code(s)" in msg
+
+
 # --------------------------------------------------------------------------- encodings
 
 def test_cp949_file_is_transcoded_and_korean_round_trips(raw, out):

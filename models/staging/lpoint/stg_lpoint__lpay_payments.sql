@@ -1,9 +1,23 @@
 {{ config(materialized='table') }}
 
 -- One row per L.Pay payment. A payment flags the receipt it paid (receipt_id); it is not
--- extra spend. L00/L01 are payments outside the affiliates.
+-- extra spend. L00/L01 are payments outside the affiliates and have no PDDE/COP_U receipt.
+-- An affiliate payment whose receipt (same customer) has no clean PDDE line or COP_U row is
+-- an orphan_payment: counting it would add an L.Pay payment without the spend it paid.
+-- (Reads the two other staging models' quarantine_reason; docs/bad_input.md.)
 with source as (
     {{ numbered_source('lpoint', 'lpay') }}
+),
+
+-- The receipts that reach int_transactions, once each.
+clean_receipts as (
+    select customer_id, receipt_id
+    from {{ ref('stg_lpoint__purchase_lines') }}
+    where quarantine_reason is null
+    union
+    select customer_id, receipt_id
+    from {{ ref('stg_lpoint__service_uses') }}
+    where quarantine_reason is null
 ),
 
 typed as (
@@ -41,8 +55,13 @@ select
         when affiliates.affiliate_code is null then 'unknown_affiliate'
         when typed.channel is null then 'unknown_channel'
         when typed.amount_krw <= 0 then 'non_positive_amount'
+        when typed.amount_krw > {{ var('max_line_amount') }} then 'implausible_amount'
         when typed.payment_date not between {{ period_start() }} and {{ period_end() }} then 'date_outside_period'
+        when affiliates.affiliate_kind != 'lpay' and clean_receipts.receipt_id is null then 'orphan_payment'
     end as quarantine_reason
 from typed
 left join {{ ref('stg_lpoint__customers') }} as customers using (customer_id)
 left join {{ ref('affiliates') }} as affiliates using (affiliate_code)
+left join clean_receipts
+    on clean_receipts.customer_id = typed.customer_id
+    and clean_receipts.receipt_id = typed.receipt_id

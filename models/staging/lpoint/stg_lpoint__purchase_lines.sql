@@ -1,8 +1,9 @@
 {{ config(materialized='table') }}
 
 -- One row per PDDE line, typed and renamed. Lines that parse but cannot be trusted get a
--- quarantine_reason; int_transactions keeps only the clean ones and
--- int_quarantined_rows lists the rest with their file line.
+-- quarantine_reason (first matching rule wins; docs/bad_input.md); int_transactions keeps
+-- only the clean ones and int_quarantined_rows lists the rest with their file line.
+-- Amounts / quantities beyond the vars max_line_amount / max_line_quantity are implausible.
 with source as (
     {{ numbered_source('lpoint', 'pdde') }}
 ),
@@ -48,7 +49,9 @@ select
         when affiliates.affiliate_code is null or affiliates.affiliate_kind != 'retail' then 'unknown_affiliate'
         when typed.channel is null then 'unknown_channel'
         when typed.amount_krw <= 0 then 'non_positive_amount'
+        when typed.amount_krw > {{ var('max_line_amount') }} then 'implausible_amount'
         when typed.quantity <= 0 then 'non_positive_quantity'
+        when typed.quantity > {{ var('max_line_quantity') }} then 'implausible_quantity'
         when typed.purchase_date not between {{ period_start() }} and {{ period_end() }} then 'date_outside_period'
     end as quarantine_reason
 from typed

@@ -44,6 +44,7 @@ select
         when affiliates.affiliate_code is null or affiliates.affiliate_kind != 'service' then 'unknown_affiliate'
         when typed.channel is null then 'unknown_channel'
         when typed.amount_krw <= 0 then 'non_positive_amount'
+        when typed.amount_krw > {{ var('max_line_amount') }} then 'implausible_amount'
         when typed.purchase_date not between {{ period_start() }} and {{ period_end() }} then 'date_outside_period'
     end as quarantine_reason
 from typed
