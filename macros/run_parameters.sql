@@ -20,7 +20,34 @@
     {%- if value is none or value == '' -%}
         {%- set value = dataset_defaults()[name] -%}
     {%- endif -%}
+    {{ return(checked_date(name, value)) }}
+{%- endmacro %}
+
+{#- Vars reach SQL only checked or quoted: a date var must look like a date (so it can hold no
+    quote), the dataset must be a known one, text goes through sql_string(). -#}
+{% macro checked_date(name, value) -%}
+    {%- set text = value | string -%}
+    {%- if not modules.re.fullmatch('[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])', text) -%}
+        {{ exceptions.raise_compiler_error("var " ~ name ~ " must be a date YYYY-MM-DD, got '" ~ text ~ "'") }}
+    {%- endif -%}
+    {{ return(text) }}
+{%- endmacro %}
+
+{% macro dataset_name() -%}
+    {%- do dataset_defaults() -%}
+    {{ return(var('dataset')) }}
+{%- endmacro %}
+
+{% macro checked_number(name, default) -%}
+    {%- set value = var(name, default) -%}
+    {%- if value is not number and not modules.re.fullmatch('[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?', value | string) -%}
+        {{ exceptions.raise_compiler_error("var " ~ name ~ " must be a number, got '" ~ value ~ "'") }}
+    {%- endif -%}
     {{ return(value) }}
+{%- endmacro %}
+
+{% macro sql_string(value) -%}
+    '{{ value | string | replace("'", "''") }}'
 {%- endmacro %}
 
 {#- SQL expressions for the anchor dates. -#}

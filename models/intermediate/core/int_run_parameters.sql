@@ -1,20 +1,20 @@
 -- One row: the anchor dates of this build. observation_end is the var when set, otherwise
 -- the last transaction date; every model reads it from here (macro observation_end()).
 select
-    '{{ var('dataset') }}' as dataset,
+    {{ sql_string(dataset_name()) }} as dataset,
     {{ period_start() }} as period_start,
     {{ period_end() }} as period_end,
     {{ calibration_end() }} as calibration_end,
     {% if var('observation_end', none) %}
-    date '{{ var('observation_end') }}'
+    date '{{ checked_date('observation_end', var('observation_end')) }}'
     {% else %}
     (select max(purchase_date) from {{ ref('int_transactions') }})
     {% endif %} as observation_end,
     -- model settings the dbt Python models read from here (vars, with these defaults)
-    '{{ var('clv_model', 'bgnbd' if var('dataset', 'lpoint') == 'lpoint' else 'auto') }}' as clv_model,
-    cast({{ var('clv_penalizer', 0.0) }} as double) as clv_penalizer,
-    cast({{ var('clv_monthly_discount_rate', 0.01) }} as double) as clv_monthly_discount_rate,
-    cast({{ var('random_seed', 42) }} as integer) as random_seed,
-    cast({{ var('recommendations_per_affiliate', 30) }} as integer) as recommendations_per_affiliate,
+    {{ sql_string(var('clv_model', 'bgnbd' if var('dataset', 'lpoint') == 'lpoint' else 'auto')) }} as clv_model,
+    cast({{ checked_number('clv_penalizer', 0.0) }} as double) as clv_penalizer,
+    cast({{ checked_number('clv_monthly_discount_rate', 0.01) }} as double) as clv_monthly_discount_rate,
+    cast({{ checked_number('random_seed', 42) }} as integer) as random_seed,
+    cast({{ checked_number('recommendations_per_affiliate', 30) }} as integer) as recommendations_per_affiliate,
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as run_started_at,
     '{{ invocation_id }}' as invocation_id

@@ -1,4 +1,8 @@
-"""CLI: python -m loyalty_analytics.generator --customers N --seed S --out-raw DIR --out-truth DIR"""
+"""CLI: python -m loyalty_analytics.generator --customers N --seed S --out-raw DIR --out-truth DIR
+
+Writes only into a new or empty folder, or one the generator created (marker file
+.generated-by-loyalty-analytics; there it replaces only its own, unchanged files). Any
+other folder is refused with exit code 2 before anything is written (see marker.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import json
 import sys
 
 from loyalty_analytics import paths
+
+from .marker import OutputFolderError
 from .pipeline import generate
 
 
@@ -22,7 +28,11 @@ def main(argv=None) -> int:
         ap.error("--customers must be >= 1")
     raw = a.out_raw or paths.raw_dir()
     truth = a.out_truth or paths.truth_dir()
-    s = generate(a.customers, a.seed, raw, truth, log=lambda m: print(m, flush=True))
+    try:
+        s = generate(a.customers, a.seed, raw, truth, log=lambda m: print(m, flush=True))
+    except OutputFolderError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(f"[generator] raw files  -> {raw}")
     print(f"[generator] truth      -> {truth}")
     print(json.dumps({"rows": s["rows"], "seconds": s["seconds"]}, ensure_ascii=False))

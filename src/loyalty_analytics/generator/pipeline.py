@@ -7,21 +7,38 @@ from pathlib import Path
 
 import numpy as np
 
+from . import marker
 from . import params as P
 from .catalog import build_catalog
 from .customers import build_customers, simulate_trips
 from .purchases import build_receipts
 from .truth import write_truth
-from .writer import write_all, FILES
+from .writer import FILES, write_all
+
+TRUTH_FILES = ("customers.parquet", "products.parquet", "manifest.json")  # what write_truth writes
 
 
 def hash_salt(seed: int) -> int:
     return int(np.random.SeedSequence([seed, 0x5EED]).generate_state(2, np.uint64)[0])
 
 
+def output_files(raw_dir: Path, truth_dir: Path) -> dict[Path, list[str]]:
+    """Folder -> the files the generator writes there (one entry if both are the same folder)."""
+    outputs: dict[Path, list[str]] = {}
+    for folder, names in ((raw_dir, [name for name, _ in FILES.values()]), (truth_dir, list(TRUTH_FILES))):
+        outputs.setdefault(Path(folder).resolve(), []).extend(names)
+    return outputs
+
+
 def generate(customers: int, seed: int, raw_dir, truth_dir, log=None) -> dict:
-    """Write the six raw files into raw_dir and the planted truth into truth_dir."""
+    """Write the six raw files into raw_dir and the planted truth into truth_dir.
+
+    Raises marker.OutputFolderError, before writing anything, if a folder holds files the
+    generator did not write (see marker.py); marks both folders as the generator's."""
     raw_dir, truth_dir = Path(raw_dir), Path(truth_dir)
+    outputs = output_files(raw_dir, truth_dir)
+    marker.check_writable(outputs)
+    marker.begin(outputs, seed, customers)
     say = log or (lambda msg: None)
     t0 = time.perf_counter()
     steps = {}
@@ -74,4 +91,5 @@ def generate(customers: int, seed: int, raw_dir, truth_dir, log=None) -> dict:
     from .truth import _js
     (truth_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=_js),
                                              encoding="utf-8")
+    marker.finish(outputs, seed, customers)
     return summary
