@@ -19,7 +19,7 @@ os.environ["GX_ANALYTICS_ENABLED"] = "False"
 
 from loyalty_analytics import publish as pub  # noqa: E402
 from conftest import execute_sql as _execute  # noqa: E402
-from loyalty_analytics.validation.synthetic import build_synthetic_marts  # noqa: E402
+from validation_fixtures import build_synthetic_marts  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,8 @@ PUBLISHER = textwrap.dedent("""
     os.environ["GX_ANALYTICS_ENABLED"] = "False"
     import duckdb
     from loyalty_analytics import publish as pub
-    from loyalty_analytics.validation.synthetic import build_synthetic_marts
+    sys.path.insert(0, sys.argv[5])  # tests/python: the fixture module
+    from validation_fixtures import build_synthetic_marts
     wh, out, gx, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     KEEP = {"customer_rfm", "customer_clv", "customer_360", "product_recommendations",
             "customer_product_preference", "customer_segments", "segment_profiles"}
@@ -138,7 +139,7 @@ def test_concurrent_reader_sees_only_complete_releases(tmp_path, gx_root):
          "--stop-file", str(stop), "--deep", "--pause", "0.1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         publisher = subprocess.run(
-            [sys.executable, "-c", PUBLISHER, str(wh), str(out), str(gx_root), "5"],
+            [sys.executable, "-c", PUBLISHER, str(wh), str(out), str(gx_root), "5", str(Path(__file__).parent)],
             capture_output=True, text=True, env=env, timeout=600)
     finally:
         stop.touch()

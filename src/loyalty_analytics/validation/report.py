@@ -78,7 +78,8 @@ def format_summary(report: ValidationReport) -> str:
             col = f"column {f.column}" if f.column else "table"
             what = f"unexpected {f.unexpected_count:,}" if f.unexpected_count is not None else ""
             if f.observed is not None or f.expected is not None:
-                what = (what + "; " if what else "") + f"observed {_fmt_value(f.observed)}, expected {_fmt_value(f.expected)}"
+                observed = f"observed {_fmt_value(f.observed)}, expected {_fmt_value(f.expected)}"
+                what = (what + "; " if what else "") + observed
             if f.error:
                 what = (what + "; " if what else "") + f"error: {f.error}"
             lines.append(f"  x {f.mart}: {f.expectation} [{col}] {what}")
