@@ -33,13 +33,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from loyalty_analytics.contract import LPOINT
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 AFFILIATES_SEED = PROJECT_ROOT / "seeds" / "affiliates.csv"
 
-PDDE_COLUMNS = ["cust", "rct_no", "chnl_dv", "cop_c", "br_c", "pd_c", "de_dt", "de_hr", "buy_am", "buy_ct"]
-COP_U_COLUMNS = ["cust", "rct_no", "cop_c", "br_c", "chnl_dv", "de_dt", "vst_dt", "de_hr", "buy_am"]
+DEMO, PDDE, COP_U, PD_CLAC = (LPOINT.table(name) for name in ("demo", "pdde", "cop_u", "pd_clac"))
+PDDE_COLUMNS = list(PDDE.column_names)
+COP_U_COLUMNS = list(COP_U.column_names)
 # The types the dbt sources declare (numbers as numbers so that duplicates compare as DuckDB does).
-NUMERIC = {"chnl_dv": "float64", "de_hr": "float64", "buy_am": "float64", "buy_ct": "float64"}
+NUMERIC = {column.name: "float64" for table in LPOINT.tables for column in table.columns
+           if column.sql_type != "VARCHAR"}
+PERIOD = (LPOINT.period.start.isoformat(), LPOINT.period.end.isoformat())
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project.yml"
 
@@ -96,7 +101,7 @@ def _dates(text: pd.Series) -> pd.Series:
     return pd.to_datetime(text, format="%Y%m%d")
 
 
-def load_transactions(prepared_dir: Path, period: tuple[str, str] = ("2021-01-01", "2021-12-31"),
+def load_transactions(prepared_dir: Path, period: tuple[str, str] = PERIOD,
                       engine: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Clean PDDE lines (with product categories) and the canonical transactions
     (clean PDDE lines + clean COP_U rows)."""
@@ -105,15 +110,14 @@ def load_transactions(prepared_dir: Path, period: tuple[str, str] = ("2021-01-01
     affiliates = pd.read_csv(AFFILIATES_SEED, dtype=str)
     retail = set(affiliates.loc[affiliates.affiliate_kind == "retail", "affiliate_code"])
     service = set(affiliates.loc[affiliates.affiliate_kind == "service", "affiliate_code"])
-    customers = _read(prepared_dir / "LPOINT_BIG_COMP_01_DEMO.csv", ["cust", "ma_fem_dv", "ages", "zon_hlv"], engine)
-    products = _read(prepared_dir / "LPOINT_BIG_COMP_04_PD_CLAC.csv",
-                     ["pd_c", "pd_nm", "clac_hlv_nm", "clac_mcls_nm"], engine)
+    customers = _read(prepared_dir / DEMO.file, list(DEMO.column_names), engine)
+    products = _read(prepared_dir / PD_CLAC.file, list(PD_CLAC.column_names), engine)
     known_customers = customers["cust"].dropna().unique()
     start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1])
     max_amount, max_quantity = plausibility_bounds()
 
     # PDDE: the quarantine rules of stg_lpoint__purchase_lines (first copy of a duplicate is kept).
-    pdde = _read(prepared_dir / "LPOINT_BIG_COMP_02_PDDE.csv", PDDE_COLUMNS, engine)
+    pdde = _read(prepared_dir / PDDE.file, PDDE_COLUMNS, engine)
     pdde["purchase_date"] = _dates(pdde["de_dt"])
     clean = (
         ~pdde.duplicated(subset=PDDE_COLUMNS, keep="first")
@@ -144,7 +148,7 @@ def load_transactions(prepared_dir: Path, period: tuple[str, str] = ("2021-01-01
     )
 
     # COP_U: the rules of stg_lpoint__service_uses.
-    cop = _read(prepared_dir / "LPOINT_BIG_COMP_03_COP_U.csv", COP_U_COLUMNS, engine)
+    cop = _read(prepared_dir / COP_U.file, COP_U_COLUMNS, engine)
     cop["purchase_date"] = _dates(cop["de_dt"])
     clean = (
         ~cop.duplicated(subset=COP_U_COLUMNS, keep="first")

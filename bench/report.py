@@ -11,11 +11,13 @@ from pathlib import Path
 
 import psutil
 
+from loyalty_analytics.contract import LPOINT
+
 TOP_MODELS = 15
 VERSIONED = ["duckdb", "dbt-core", "dbt-duckdb", "pandas", "numpy", "pyarrow", "scikit-learn", "lifetimes", "torch",
              "great_expectations"]
-COUNTED_FILES = {"pdde_lines": "LPOINT_BIG_COMP_02_PDDE.csv", "cop_u_rows": "LPOINT_BIG_COMP_03_COP_U.csv",
-                 "lpay_rows": "LPOINT_BIG_COMP_06_LPAY.csv", "customers": "LPOINT_BIG_COMP_01_DEMO.csv"}
+COUNTED_FILES = {figure: LPOINT.table(table).file for figure, table in
+                 (("pdde_lines", "pdde"), ("cop_u_rows", "cop_u"), ("lpay_rows", "lpay"), ("customers", "demo"))}
 
 
 # ---------------------------------------------------------------- collect

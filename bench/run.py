@@ -29,6 +29,7 @@ from typing import Callable
 import psutil
 
 from bench import report as report_mod
+from loyalty_analytics.contract import LPOINT
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results"
@@ -154,7 +155,7 @@ def run_one(customers: int, seed: int, out: Path, *, sql_only: bool, skip_gx: bo
         "peer": None,
     }
 
-    if peer and (layout.prepared_dir / "LPOINT_BIG_COMP_02_PDDE.csv").exists():
+    if peer and (layout.prepared_dir / LPOINT.table("pdde").file).exists():
         record["peer"] = run_peer(pipeline, layout, tmp, customers, record["dbt"], sampler)
 
     if not keep_data:

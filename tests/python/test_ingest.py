@@ -12,14 +12,11 @@ import pandas as pd
 import pytest
 
 from loyalty_analytics import ingest
-from loyalty_analytics.ingest import InputError, prepare
+from loyalty_analytics.contract import CDNOW, LPOINT
+from loyalty_analytics.ingest import InputError, encoding, prepare
 
-DEMO = "LPOINT_BIG_COMP_01_DEMO.csv"
-PDDE = "LPOINT_BIG_COMP_02_PDDE.csv"
-COP_U = "LPOINT_BIG_COMP_03_COP_U.csv"
-PD_CLAC = "LPOINT_BIG_COMP_04_PD_CLAC.csv"
-BR = "LPOINT_BIG_COMP_05_BR.csv"
-LPAY = "LPOINT_BIG_COMP_06_LPAY.csv"
+DEMO, PDDE, COP_U, PD_CLAC, BR, LPAY = (
+    LPOINT.table(name).file for name in ("demo", "pdde", "cop_u", "pd_clac", "br", "lpay"))
 
 VALID = {
     DEMO: (
@@ -91,7 +88,7 @@ def test_valid_dataset_passes_and_writes_report(raw, out):
     rows = {f["file"]: f["rows"] for f in report["files"]}
     assert rows == {DEMO: 3, PDDE: 4, COP_U: 2, PD_CLAC: 2, BR: 3, LPAY: 2}
     on_disk = json.loads((out / ingest.REPORT_NAME).read_text(encoding="utf-8"))
-    assert [f["file"] for f in on_disk["files"]] == list(ingest.LPOINT_FILES)
+    assert [f["file"] for f in on_disk["files"]] == list(LPOINT.files)
     for f in on_disk["files"]:
         assert {"rows", "encoding", "bytes", "seconds"} <= set(f)
         assert f["bytes"] == (raw / f["file"]).stat().st_size
@@ -99,7 +96,7 @@ def test_valid_dataset_passes_and_writes_report(raw, out):
 
 def test_clean_file_is_linked_not_copied(raw, out):
     report = run(raw, out)
-    for name in ingest.LPOINT_FILES:
+    for name in LPOINT.files:
         prepared = out / name
         assert prepared.is_symlink() or prepared.stat().st_ino == (raw / name).stat().st_ino
         assert os.path.samefile(prepared, raw / name)
@@ -265,23 +262,6 @@ def test_amount_beyond_double_stops(raw, out):
     assert f"{LPAY} line 3, column buy_am" in msg and "finite number" in msg and "DOUBLE" in msg
 
 
-def test_column_types_match_the_dbt_sources():
-    """ingest declares each column's SQL type once; the dbt sources must read the same."""
-    import re
-
-    import yaml
-
-    files = {"demo": DEMO, "pdde": PDDE, "cop_u": COP_U, "pd_clac": PD_CLAC, "br": BR, "lpay": LPAY}
-    sources = Path(__file__).resolve().parents[2] / "models" / "staging" / "lpoint" / "_lpoint__sources.yml"
-    tables = yaml.safe_load(sources.read_text(encoding="utf-8"))["sources"][0]["tables"]
-    assert sorted(t["name"] for t in tables) == sorted(files)
-    for table in tables:
-        location = table["meta"]["external_location"]
-        names = re.findall(r"'(\w+)'", re.search(r"names=\[(.*?)\]", location).group(1))
-        types = re.findall(r"'(\w+)'", re.search(r"types=\[(.*?)\]", location).group(1))
-        assert list(zip(names, types)) == ingest.sql_columns(files[table["name"]]), table["name"]
-
-
 # --------------------------------------------------------------------------- codes and keys
 
 @pytest.mark.parametrize(
@@ -360,7 +340,7 @@ def test_cp949_file_is_transcoded_and_korean_round_trips(raw, out):
 
 
 def test_cp949_transcoding_streams_across_chunks(raw, out, monkeypatch):
-    monkeypatch.setattr(ingest, "CHUNK_BYTES", 7)  # split multi-byte characters
+    monkeypatch.setattr(encoding, "CHUNK_BYTES", 7)  # split multi-byte characters
     body = "".join(f"M{i:09d},여성,40대,Z01\n" for i in range(200))
     text = "cust,ma_fem_dv,ages,zon_hlv\n" + body
     (raw / DEMO).write_bytes(text.encode("cp949"))
@@ -411,7 +391,7 @@ def test_cli_exit_code_2_with_readable_message(raw, out):
 def test_cli_success_prints_one_line_per_file(raw, out):
     res = _cli("--raw-dir", str(raw), "--out", str(out))
     assert res.returncode == 0, res.stderr
-    for name in ingest.LPOINT_FILES:
+    for name in LPOINT.files:
         assert any(line.startswith(f"{name}: ") and "rows" in line and " s" in line
                    for line in res.stdout.splitlines())
     assert (out / ingest.REPORT_NAME).is_file()
@@ -425,7 +405,7 @@ def test_cli_success_prints_one_line_per_file(raw, out):
 )
 def test_cdnow_conversion_counts(tmp_path, dataset, customers, transactions):
     report = prepare(dataset, tmp_path / "no_raw", tmp_path / "out", log=None)
-    path = tmp_path / "out" / ingest.CDNOW_OUT
+    path = tmp_path / "out" / CDNOW.table("transactions").file
     df = pd.read_csv(path, dtype={"customer_id": str})
     assert list(df.columns) == ["customer_id", "purchase_date", "quantity", "amount"]
     assert len(df) == transactions

@@ -5,12 +5,15 @@ retail affiliates (PDDE) first, then the six service affiliates (COP_U)."""
 
 from __future__ import annotations
 
-import datetime as _dt
+from loyalty_analytics.contract import LPOINT as _LPOINT
+from loyalty_analytics.contract import RETAIL as _RETAIL
+from loyalty_analytics.contract import SERVICE as _SERVICE
 
-YEAR_START = _dt.date(2021, 1, 1)
-N_DAYS = 365
-RETAIL = ["A01", "A02", "A03", "A04", "A05", "A06"]
-SERVICE = ["B01", "C01", "C02", "D01", "D02", "E01"]
+# The period and the affiliate codes come from the input contract.
+YEAR_START = _LPOINT.period.start
+N_DAYS = _LPOINT.period.days
+RETAIL = list(_LPOINT.affiliate_codes(_RETAIL))
+SERVICE = list(_LPOINT.affiliate_codes(_SERVICE))
 AFFILIATES = RETAIL + SERVICE
 N_RETAIL = len(RETAIL)
 N_PRODUCTS = 1933

@@ -10,18 +10,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from loyalty_analytics.contract import LPAY, LPOINT
+
 from . import params as P
 
-FILES = {
-    "demo": ("LPOINT_BIG_COMP_01_DEMO.csv", ["cust", "ma_fem_dv", "ages", "zon_hlv"]),
-    "pdde": ("LPOINT_BIG_COMP_02_PDDE.csv",
-             ["cust", "rct_no", "chnl_dv", "cop_c", "br_c", "pd_c", "de_dt", "de_hr", "buy_am", "buy_ct"]),
-    "cop_u": ("LPOINT_BIG_COMP_03_COP_U.csv",
-              ["cust", "rct_no", "cop_c", "br_c", "chnl_dv", "de_dt", "vst_dt", "de_hr", "buy_am"]),
-    "pd_clac": ("LPOINT_BIG_COMP_04_PD_CLAC.csv", ["pd_c", "pd_nm", "clac_hlv_nm", "clac_mcls_nm"]),
-    "br": ("LPOINT_BIG_COMP_05_BR.csv", ["br_c", "cop_c", "zon_hlv", "zon_mcls"]),
-    "lpay": ("LPOINT_BIG_COMP_06_LPAY.csv", ["cust", "rct_no", "cop_c", "chnl_dv", "de_dt", "de_hr", "buy_am"]),
-}
+# table name -> (file name, columns), as the input contract declares them
+FILES = {table.name: (table.file, list(table.column_names)) for table in LPOINT.tables}
+# L.Pay payments outside the affiliates: index 0 offline, 1 online
+OUTSIDE_CODES = list(LPOINT.affiliate_codes(LPAY))
 
 DATE_INT = np.array([int((P.YEAR_START + dt.timedelta(days=i)).strftime("%Y%m%d")) for i in range(P.N_DAYS)],
                     dtype=np.int64)
@@ -89,7 +85,7 @@ def write_all(raw_dir: Path, cat, c, rec, lines, outside) -> dict:
     out_code = np.where(outside["online"], 1, 0)
     counter = np.concatenate([rec.counter[p], outside["counter"]])
     o = np.argsort(counter, kind="stable")
-    codes = P.AFFILIATES + ["L00", "L01"]
+    codes = P.AFFILIATES + OUTSIDE_CODES
     cop = np.concatenate([rec.aff[p], len(P.AFFILIATES) + out_code])[o]
     t = pa.table({
         "cust": _take(ids, np.concatenate([rec.cust[p], outside["cust"]])[o]),

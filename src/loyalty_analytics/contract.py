@@ -1,0 +1,365 @@
+"""The input contract, declared once: per dataset the files it reads, their columns (kind, SQL
+type, description, unit), the known affiliate codes and the default period.
+
+Who reads it:
+
+* ``loyalty_analytics.ingest`` checks the raw files against it (header, kinds, keys, codes);
+* ``loyalty_analytics.generator`` writes the L.Point files in this layout, with these codes;
+* ``loyalty_analytics.pipeline`` and ``bench/pandas_peer.py`` take file names and columns from it;
+* the dbt sources ``models/staging/<source>/_<source>__sources.yml`` are generated from it::
+
+      python -m loyalty_analytics.contract --write-sources   # rewrite them
+      python -m loyalty_analytics.contract --check           # exit 1 if a checked-in file differs
+
+dbt keeps two copies that tests/python/test_contract.py holds equal to this module:
+``seeds/affiliates.csv`` (the codes and kinds, plus display names and themes) and the
+per-dataset default dates in ``macros/run_parameters.sql``.
+
+A dataset is plain data (frozen dataclasses, no framework): another input format is one more
+``Dataset`` value next to ``LPOINT`` and ``CDNOW`` in ``DATASETS``. What such a format may
+need later (optional columns or tables, Parquet files, a mapping from a user's column names)
+becomes new fields with defaults, so the declarations here stay as they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from loyalty_analytics import paths
+
+# Column kinds: what ingest checks (so that dbt's cast cannot fail) and the SQL type dbt reads.
+#   text      anything, may be empty
+#   code      a code that joins files (customer, receipt, affiliate, store, product): may be
+#             empty, no leading/trailing spaces (a padded code would match nothing downstream)
+#   key       the code that identifies a row of a dimension file: filled in, unique in its file
+#   int       integer within INTEGER's range
+#   date      YYYYMMDD text (parsed in staging)
+#   iso_date  YYYY-MM-DD (a file ingest wrote itself)
+#   hour      0..23
+#   numeric   integer or plain decimal that is a finite DOUBLE
+TEXT, CODE, KEY, INT, DATE, ISO_DATE, HOUR, NUMERIC = (
+    "text", "code", "key", "int", "date", "iso_date", "hour", "numeric")
+SQL_TYPES = {
+    TEXT: "VARCHAR", CODE: "VARCHAR", KEY: "VARCHAR", DATE: "VARCHAR",
+    INT: "INTEGER", HOUR: "INTEGER", NUMERIC: "DOUBLE", ISO_DATE: "DATE",
+}
+
+# What staging reads an affiliate code as (column affiliate_kind of seeds/affiliates.csv).
+RETAIL, SERVICE, LPAY = "retail", "service", "lpay"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    description: str
+    unit: str = ""             # money and quantities: KRW, USD, units, CDs
+    known_codes: bool = False  # holds an affiliate code; ingest counts values outside the dataset's codes
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPES[self.kind]
+
+    @property
+    def full_description(self) -> str:
+        """The description with its unit, as the dbt docs show it."""
+        if not self.unit:
+            return self.description
+        return f"{self.description.rstrip('.')}, {self.unit}."
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str          # dbt source table name
+    file: str          # file name in the prepared folder (and, for L.Point, in the raw folder)
+    description: str
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    @property
+    def key(self) -> Column | None:
+        """The column that identifies a row of a dimension file (kind key), if any."""
+        return next((column for column in self.columns if column.kind == KEY), None)
+
+
+@dataclass(frozen=True)
+class Affiliate:
+    code: str
+    kind: str  # RETAIL, SERVICE or LPAY
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date
+    end: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+@dataclass(frozen=True)
+class Dataset:
+    source: str        # dbt source name; its yml lives in models/staging/<source>/
+    description: str
+    tables: tuple[Table, ...]
+    period: Period     # default observation period (dbt vars period_start / period_end)
+    affiliates: tuple[Affiliate, ...] = ()
+
+    def table(self, name: str) -> Table:
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise KeyError(f"{self.source} has no table {name!r}")
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return tuple(table.file for table in self.tables)
+
+    def affiliate_codes(self, kind: str | None = None) -> tuple[str, ...]:
+        return tuple(a.code for a in self.affiliates if kind is None or a.kind == kind)
+
+    @property
+    def sources_yml_path(self) -> Path:
+        """Relative to the project root."""
+        return Path("models") / "staging" / self.source / f"_{self.source}__sources.yml"
+
+
+@dataclass(frozen=True)
+class PublishedLog:
+    """A CDNOW log as published (it ships inside the lifetimes package): whitespace-separated,
+    YYYYMMDD dates. ingest converts it into the CDNOW transactions table and checks the counts."""
+
+    file: str
+    columns: tuple[str, ...]
+    customers: int
+    transactions: int
+
+
+# ----------------------------------------------------------------------------- L.Point
+
+def _customer(kind: str = CODE, description: str = "Customer number.") -> Column:
+    return Column("cust", kind, description)
+
+
+_CHANNEL = Column("chnl_dv", INT, "Channel, 1 offline / 2 online.")
+
+LPOINT = Dataset(
+    source="lpoint",
+    description="L.Point / L.Pay files of the 2022 Lotte Members competition (or generated files in the same format).",
+    period=Period(dt.date(2021, 1, 1), dt.date(2021, 12, 31)),
+    # Order matters to the generator (an affiliate's index is its position among the retail,
+    # then service codes). L00 / L01: L.Pay payments outside the affiliates, offline / online.
+    affiliates=(
+        *(Affiliate(code, RETAIL) for code in ("A01", "A02", "A03", "A04", "A05", "A06")),
+        *(Affiliate(code, SERVICE) for code in ("B01", "C01", "C02", "D01", "D02", "E01")),
+        Affiliate("L00", LPAY), Affiliate("L01", LPAY),
+    ),
+    tables=(
+        Table("demo", "LPOINT_BIG_COMP_01_DEMO.csv", "one row per customer.", (
+            _customer(KEY, "Customer number, M + 9 digits."),
+            Column("ma_fem_dv", TEXT, "Sex, 남성 (male) / 여성 (female)."),
+            Column("ages", TEXT, "Age band, 20대..70대."),
+            Column("zon_hlv", TEXT, "Region, Z01..Z17."),
+        )),
+        Table("pdde", "LPOINT_BIG_COMP_02_PDDE.csv", "product purchase lines at retail affiliates A01..A06.", (
+            _customer(),
+            Column("rct_no", CODE, "Receipt number."),
+            _CHANNEL,
+            Column("cop_c", CODE, "Affiliate code A01..A06.", known_codes=True),
+            Column("br_c", CODE, "Store code; empty online."),
+            Column("pd_c", CODE, "Product code."),
+            Column("de_dt", DATE, "Purchase date, YYYYMMDD."),
+            Column("de_hr", HOUR, "Purchase hour, 0..23."),
+            Column("buy_am", NUMERIC, "Amount.", unit="KRW"),
+            Column("buy_ct", INT, "Quantity.", unit="units"),
+        )),
+        Table("cop_u", "LPOINT_BIG_COMP_03_COP_U.csv", "use of service affiliates (B01, C01, C02, D01, D02, E01).", (
+            _customer(),
+            Column("rct_no", CODE, "Receipt number."),
+            Column("cop_c", CODE, "Service affiliate code.", known_codes=True),
+            Column("br_c", CODE, "Store code; empty online."),
+            _CHANNEL,
+            Column("de_dt", DATE, "Payment date, YYYYMMDD."),
+            Column("vst_dt", DATE, "Visit date, YYYYMMDD."),
+            Column("de_hr", HOUR, "Payment hour, 0..23."),
+            Column("buy_am", NUMERIC, "Amount.", unit="KRW"),
+        )),
+        Table("pd_clac", "LPOINT_BIG_COMP_04_PD_CLAC.csv", "product catalogue with a 3-level hierarchy.", (
+            Column("pd_c", KEY, "Product code."),
+            Column("pd_nm", TEXT, "Product name."),
+            Column("clac_hlv_nm", TEXT, "Major category."),
+            Column("clac_mcls_nm", TEXT, "Middle category."),
+        )),
+        Table("br", "LPOINT_BIG_COMP_05_BR.csv", "stores.", (
+            Column("br_c", KEY, "Store code."),
+            # not counted against the known codes: the report counts them in the spend files only
+            Column("cop_c", CODE, "Affiliate of the store."),
+            Column("zon_hlv", TEXT, "Region."),
+            Column("zon_mcls", TEXT, "Sub-region."),
+        )),
+        Table("lpay", "LPOINT_BIG_COMP_06_LPAY.csv", "L.Pay payments; rct_no links to the receipt it paid.", (
+            _customer(),
+            Column("rct_no", CODE, "Receipt number of the paid receipt (or of the outside-affiliate payment)."),
+            Column("cop_c", CODE, "Affiliate code; L00/L01 = outside the affiliates.", known_codes=True),
+            _CHANNEL,
+            Column("de_dt", DATE, "Payment date, YYYYMMDD."),
+            Column("de_hr", HOUR, "Payment hour, 0..23."),
+            Column("buy_am", NUMERIC, "Amount paid.", unit="KRW"),
+        )),
+    ),
+)
+
+# ----------------------------------------------------------------------------- CDNOW
+
+CDNOW = Dataset(
+    source="cdnow",
+    description=("The CDNOW purchase log (Fader, Hardie & Lee 2005) that ships inside the lifetimes package, "
+                 "converted by `python -m loyalty_analytics.ingest --dataset cdnow|cdnow_sample` into one CSV."),
+    period=Period(dt.date(1997, 1, 1), dt.date(1998, 6, 30)),
+    affiliates=(Affiliate("CDNOW", RETAIL),),  # one shop: int_transactions gives every line this code
+    tables=(
+        Table("transactions", "cdnow_transactions.csv", "one row per transaction (customer, day, CDs, dollars).", (
+            Column("customer_id", CODE, "CDNOW customer id."),
+            Column("purchase_date", ISO_DATE, "Purchase day."),
+            Column("quantity", INT, "Quantity.", unit="CDs"),
+            Column("amount", NUMERIC, "Amount.", unit="USD"),
+        )),
+    ),
+)
+
+# dataset name -> the published log it reads. The sample's first two columns are the master
+# customer id and the customer's index within the sample.
+CDNOW_LOGS = {
+    "cdnow": PublishedLog("CDNOW_master.txt", ("customer_id", "date", "quantity", "amount"), 23_570, 69_659),
+    "cdnow_sample": PublishedLog("CDNOW_sample.txt", ("customer_id", "sample_index", "date", "quantity", "amount"),
+                                 2_357, 6_919),
+}
+
+# Every dataset the pipeline and dbt know (the dbt var `dataset`), in the order the CLIs list them.
+DATASETS: dict[str, Dataset] = {"lpoint": LPOINT, "cdnow": CDNOW, "cdnow_sample": CDNOW}
+
+
+def sources() -> tuple[Dataset, ...]:
+    """Each dbt source once (cdnow and cdnow_sample read the same one)."""
+    return tuple({dataset.source: dataset for dataset in DATASETS.values()}.values())
+
+
+# ----------------------------------------------------------------------------- dbt sources yml
+
+PREPARED_DIR_EXPRESSION = """{{ env_var('LOYALTY_PREPARED_DIR', 'data/prepared') | replace("'", "''") }}"""
+_HEADER = """\
+# Generated by `python -m loyalty_analytics.contract --write-sources` from
+# src/loyalty_analytics/contract.py: do not edit; change the contract and regenerate.
+version: 2
+
+# Read from the prepared folder that `python -m loyalty_analytics.ingest` writes (checked,
+# UTF-8). Types are explicit and given as lists (names=[...], types=[...]): the dict form
+# clashes with dbt's `{name}` templating. YYYYMMDD dates stay text and are parsed in staging.
+"""
+
+
+def _sql_text(value: str) -> str:
+    return value.replace("'", "''")
+
+
+def _sql_list(values) -> str:
+    return "[" + ", ".join(f"'{_sql_text(value)}'" for value in values) + "]"
+
+
+def _read_csv(table: Table) -> str:
+    """The external_location: a read_csv over the prepared file with the declared names and types."""
+    return (f"read_csv('{PREPARED_DIR_EXPRESSION}/{_sql_text(table.file)}',\n"
+            "header=true, delim=',', quote='\"',\n"
+            f"names={_sql_list(table.column_names)},\n"
+            f"types={_sql_list(column.sql_type for column in table.columns)})")
+
+
+def _yaml_text(key: str, text: str, indent: str) -> list[str]:
+    """`key: text` as a plain scalar if it is short and YAML reads it back unchanged, else
+    folded over lines of up to 100 characters, else double-quoted."""
+    import json
+    import textwrap
+
+    import yaml
+
+    plain = [f"{indent}{key}: {text}"]
+    folded = [f"{indent}{key}: >-"] + textwrap.wrap(text, 100, initial_indent=indent + "  ",
+                                                     subsequent_indent=indent + "  ")
+    for lines in ([plain] if len(plain[0]) <= 110 else []) + [folded]:
+        if yaml.safe_load("\n".join(lines)) == {key: text}:
+            return lines
+    return [f"{indent}{key}: {json.dumps(text, ensure_ascii=False)}"]
+
+
+def _table_yml(table: Table) -> list[str]:
+    lines = [f"      - name: {table.name}"]
+    lines += _yaml_text("description", f"{Path(table.file).stem} — {table.description}", "        ")
+    lines += ["        meta:", "          external_location: >-"]
+    lines += ["            " + part for part in _read_csv(table).splitlines()]
+    lines.append("        columns:")
+    for column in table.columns:
+        lines.append(f"          - name: {column.name}")
+        lines += _yaml_text("description", column.full_description, "            ")
+    return lines
+
+
+def sources_yml(dataset: Dataset) -> str:
+    """The text of the dataset's dbt sources yml."""
+    lines = ["sources:", f"  - name: {dataset.source}"]
+    lines += _yaml_text("description", dataset.description, "    ")
+    lines.append("    tables:")
+    for table in dataset.tables:
+        lines += _table_yml(table)
+    return _HEADER + "\n".join(lines) + "\n"
+
+
+def stale_sources(project_root: Path) -> list[Path]:
+    """The sources yml under project_root whose text differs from what the contract generates."""
+    stale = []
+    for dataset in sources():
+        path = project_root / dataset.sources_yml_path
+        if not path.is_file() or path.read_text(encoding="utf-8") != sources_yml(dataset):
+            stale.append(path)
+    return stale
+
+
+def write_sources(project_root: Path) -> list[Path]:
+    """(Re)write every dataset's sources yml under project_root; returns the paths."""
+    written = []
+    for dataset in sources():
+        path = project_root / dataset.sources_yml_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(sources_yml(dataset), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loyalty_analytics.contract",
+                                     description="Generate or check the dbt sources yml from the input contract.")
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--write-sources", action="store_true", help="rewrite models/staging/*/_*__sources.yml")
+    action.add_argument("--check", action="store_true", help="exit 1 if a checked-in sources yml differs")
+    parser.add_argument("--project-dir", type=Path, default=paths.PROJECT_ROOT)
+    args = parser.parse_args(argv)
+    if args.write_sources:
+        for path in write_sources(args.project_dir):
+            print(f"wrote {path}")
+        return 0
+    stale = stale_sources(args.project_dir)
+    for path in stale:
+        print(f"{path} differs from the contract: run python -m loyalty_analytics.contract --write-sources",
+              file=sys.stderr)
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
