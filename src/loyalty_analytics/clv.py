@@ -54,6 +54,12 @@ lifetimes 0.11.3 on pandas 3 / numpy 2 -- what was hit and how it is handled her
   "precision loss" at an optimum (gradient ~1e-7), depending on floating-point details such as
   the BLAS thread count: :mod:`loyalty_analytics.lifetimes_fitters` accepts that stop when the
   gradient is ~0 (seen once on the 30k benchmark).
+* Row order: the likelihoods and metrics are float sums over customers, so their last bits (and,
+  through BFGS, the fitted parameters at ~1e-11) depend on the order the rows arrive in, and a
+  warehouse query returns rows in no fixed order. Fits therefore see the rows sorted by their
+  values (:func:`canonical_order`; the likelihood depends only on the multiset of rows) and
+  metrics sort customers by ``customer_id`` (:func:`by_customer`); predictions are per row.
+  Equal inputs give bit-identical outputs whatever the input order.
 * ``lifetimes.utils`` sets ``pd.options.mode.chained_assignment`` at import, which pandas 3
   deprecates (``Pandas4Warning``); harmless, silenced at import here.
 * ``_customer_lifetime_value`` initialises ``df['clv'] = 0`` (int) and adds floats; it works but
@@ -119,6 +125,22 @@ def _summary_arrays(summary: pd.DataFrame, need_monetary: bool = False):
     return f, r, t
 
 
+def canonical_order(*columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The rows of (validated) summary columns sorted by their values, first column first: a
+    likelihood summed over them depends only on the rows' values, not on the order a query
+    returned them in."""
+    order = np.lexsort(columns[::-1])
+    return tuple(c[order] for c in columns)
+
+
+def by_customer(frame: pd.DataFrame, id_column: str = "customer_id") -> pd.DataFrame:
+    """Rows sorted by customer id (when the frame has one), so metric sums over customers come
+    out the same whatever order the rows were read in."""
+    if id_column not in frame.columns:
+        return frame
+    return frame.iloc[np.argsort(frame[id_column].astype(str).to_numpy(), kind="stable")].reset_index(drop=True)
+
+
 # --------------------------------------------------------------------------- fitting
 
 
@@ -132,7 +154,7 @@ def _quiet():
 
 
 def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.0) -> BetaGeoFitter:
-    f, r, t = _summary_arrays(summary)
+    f, r, t = canonical_order(*_summary_arrays(summary))
     with _quiet():
         return BetaGeoFitter(penalizer_coef=penalizer).fit(f, r, t)
 
@@ -153,6 +175,7 @@ def fit_pareto_nbd(summary: pd.DataFrame, penalizer: float = 0.0, maxiter: int =
 def fit_gamma_gamma(summary: pd.DataFrame, penalizer: float = 0.0) -> GammaGammaFitter:
     """Gamma-Gamma on repeat buyers (frequency > 0 and monetary_value > 0)."""
     f, _, _, m = _summary_arrays(summary, need_monetary=True)
+    f, m = canonical_order(f, m)
     keep = (f > 0) & (m > 0)
     if keep.sum() < 3:
         raise ValueError(f"Gamma-Gamma needs repeat buyers with spend > 0; found {int(keep.sum())}")
@@ -165,7 +188,7 @@ def fit_gamma_gamma(summary: pd.DataFrame, penalizer: float = 0.0) -> GammaGamma
 
 def log_likelihood(model, summary: pd.DataFrame) -> float:
     """Total log-likelihood of the summary under a fitted BG/NBD or Pareto/NBD, in day units."""
-    f, r, t = _summary_arrays(summary)
+    f, r, t = canonical_order(*_summary_arrays(summary))
     p = model.params_
     with _quiet():
         return _log_likelihood(model, p, f, r, t)
@@ -257,7 +280,7 @@ def fit_clv(summary: pd.DataFrame, model: str = "auto", penalizer: float = 0.0) 
     else:
         fit.gamma_gamma = None
         fit.population_mean_source = "empirical_mean_of_repeat_buyers"
-        fit.population_mean_spend = float(m[repeat].mean()) if repeat.any() else 0.0
+        fit.population_mean_spend = float(np.sort(m[repeat]).mean()) if repeat.any() else 0.0  # order-free
     return fit
 
 
@@ -330,7 +353,8 @@ def predict(
     discount_rate: float = DEFAULT_DISCOUNT_RATE,
     id_column: str = "customer_id",
 ) -> pd.DataFrame:
-    """One row per customer: p_alive, expected_purchases_<N>d, expected_avg_spend, clv_<H>m."""
+    """One row per customer, in the input order: p_alive, expected_purchases_<N>d,
+    expected_avg_spend, clv_<H>m. Each value depends only on its own row and the fit."""
     out = pd.DataFrame(index=range(len(summary)))
     if id_column in summary.columns:
         out[id_column] = summary[id_column].to_numpy()
@@ -482,6 +506,7 @@ def holdout_metrics(cal_holdout: pd.DataFrame, model: str = "auto", penalizer: f
     rmse, pearson_r, predicted_total, actual_total, total_relative_error, n_customers, plus
     'selected' (1/0) for the transaction models.
     """
+    cal_holdout = by_customer(cal_holdout)
     cal = _cal_summary(cal_holdout)
     if fit is None:
         fit = fit_clv(cal, model=model, penalizer=penalizer)
@@ -579,6 +604,7 @@ def evaluate_clv(
     ``truth='auto'`` reads it with :func:`load_truth` (skipped when absent or stale); pass a
     DataFrame with customer_id, alive_at_end to supply it, or None to skip.
     """
+    rfm = by_customer(rfm)
     rows = []
     frames = []
     if cal_holdout is not None and len(cal_holdout):

@@ -45,7 +45,9 @@ points: ``score = 1 + #(cuts the value exceeds)`` (ties share a score). Weights 
 feature importances of a RandomForest *classifier predicting the rfmtclv KMeans segment* from
 those five variables -- exactly what seed 004 did (LightGBM on its RFM+T+CLV KMeans clusters,
 accuracy 0.986; sklearn's RandomForest here because LightGBM is not in the stack). Weighted
-score in [1, 4]; tiers: ``VIP >= 3.25 > Gold >= 2.75 > Silver >= 2.25 > Bronze >= 1.75 > At Risk``.
+score in [1, 4], rounded to 6 decimals so that float error crosses neither the bounds nor the
+cuts (:func:`weighted_tier_score`); tiers: ``VIP >= 3.25 > Gold >= 2.75 > Silver >= 2.25 >
+Bronze >= 1.75 > At Risk``.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ PROFILE_FEATURES = [
 ]
 TIER_FEATURES = {"recency": "days_since_last_purchase", "frequency": "frequency", "monetary": "monetary_value", "T": "T", "clv": "clv_3m"}
 TIER_DIRECTION = {"recency": -1, "frequency": 1, "monetary": 1, "T": 1, "clv": 1}  # -1: smaller is better
+TIER_SCORE_DECIMALS = 6  # tier_score precision: see weighted_tier_score
 TIER_CUTOFFS = [("VIP", 3.25), ("Gold", 2.75), ("Silver", 2.25), ("Bronze", 1.75), ("At Risk", -np.inf)]
 DEFAULT_K_RANGE = (2, 8)
 
@@ -414,9 +417,29 @@ class Tiering:
             v = TIER_DIRECTION[name] * pd.to_numeric(df[col], errors="coerce").fillna(0).to_numpy(dtype=float)
             out[f"{name}_score"] = 1 + (v[:, None] > np.asarray(self.cuts[name])[None, :]).sum(axis=1)
         s = pd.DataFrame(out, index=df.index)
-        s["tier_score"] = sum(self.weights[n] * s[f"{n}_score"] for n in self.weights)
+        names = list(self.weights)
+        s["tier_score"] = weighted_tier_score(s[[f"{n}_score" for n in names]].to_numpy(dtype=float),
+                                              np.array([self.weights[n] for n in names], dtype=float))
         s["tier"] = tier_from_score(s["tier_score"].to_numpy())
         return s
+
+
+def weighted_tier_score(scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted mean of the 1..4 scores (rows of ``scores``), rounded to TIER_SCORE_DECIMALS.
+
+    Mathematically a weighted mean lies between the smallest and largest score, so within [1, 4],
+    and equal scores give exactly that score. The floating-point sum misses that by a few ulps:
+    normalised importances can sum to 1.0000000000000002, and a customer scoring 4 everywhere
+    then got 4.000000000000001 (failing the [1, 4] test). That error is below 1e-14, far under
+    the 1e-6 step, so rounding to 6 decimals returns the exact mean to that documented precision:
+    the bounds hold exactly (integers are exact after rounding) and a score equal to a tier cut
+    (e.g. 2.75) is compared as that number, not as 2.7499999999999996."""
+    weights = weights / weights.sum()
+    # column by column rather than a BLAS product: the summation order never depends on threads
+    total = np.zeros(len(scores))
+    for j, w in enumerate(weights):
+        total += w * scores[:, j]
+    return np.round(total, TIER_SCORE_DECIMALS)
 
 
 def tier_from_score(score) -> np.ndarray:

@@ -165,3 +165,20 @@ def test_predictions_reproducible_from_params_table(cdnow_summary, cdnow_fit):
     a = clv.predict(cdnow_fit, cdnow_summary, discount_rate=0.02).drop(columns="customer_id")
     b = clv.predict(rebuilt, cdnow_summary, discount_rate=0.02).drop(columns="customer_id")
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_fit_predictions_and_metrics_do_not_depend_on_row_order(cdnow_summary, cdnow_cal_holdout, cdnow_fit):
+    """A warehouse query returns rows in no fixed order: the same customers in another order must
+    give bit-identical parameters, predictions and metrics (fit_seconds aside)."""
+    shuffled = cdnow_summary.sample(frac=1.0, random_state=3)
+    fit = clv.fit_clv(shuffled, model="auto")
+    timing = "fit_seconds"
+    a, b = clv.params_table(cdnow_fit), clv.params_table(fit)
+    pd.testing.assert_frame_equal(a[a.parameter != timing], b[b.parameter != timing], check_exact=True)
+    pred_a = clv.predict(cdnow_fit, cdnow_summary).set_index("customer_id")
+    pred_b = clv.predict(fit, shuffled).set_index("customer_id").loc[pred_a.index]
+    pd.testing.assert_frame_equal(pred_a, pred_b, check_exact=True)
+    cal_holdout = cdnow_cal_holdout.rename_axis("customer_id").reset_index().astype({"customer_id": str})
+    metrics_a = clv.evaluate_clv(cdnow_summary, cal_holdout, fit=cdnow_fit, truth=None)
+    metrics_b = clv.evaluate_clv(shuffled, cal_holdout.sample(frac=1.0, random_state=4), fit=fit, truth=None)
+    pd.testing.assert_frame_equal(metrics_a, metrics_b, check_exact=True)

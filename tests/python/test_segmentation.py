@@ -137,3 +137,29 @@ def test_result_does_not_depend_on_row_order():
     pd.testing.assert_frame_equal(a.segments, b.segments)
     keep = a.metrics.metric != "fit_seconds"
     assert np.allclose(a.metrics[keep].value, b.metrics[b.metrics.metric != "fit_seconds"].value, equal_nan=True)
+
+
+# Importances of the RandomForest in the 800-customer / seed 7 build: normalised, their float sum
+# is 1.0000000000000002, and a customer scoring 4 everywhere got tier_score 4.000000000000001.
+WEIGHTS_SUMMING_ABOVE_ONE = {"recency": 0.4991945035920036, "frequency": 0.044285489738796875,
+                             "monetary": 0.0245739707573624, "T": 0.013403760486317712, "clv": 0.4185422754255195}
+
+
+def test_tier_score_stays_within_1_and_4_in_floating_point():
+    from fractions import Fraction
+    from itertools import product
+
+    names = list(WEIGHTS_SUMMING_ABOVE_ONE)
+    grid = np.array(list(product([1, 2, 3, 4], repeat=len(names))))  # every combination of scores
+    # cut points apply to the oriented value (direction × column): oriented value = the wanted score
+    df = pd.DataFrame({sg.TIER_FEATURES[n]: sg.TIER_DIRECTION[n] * grid[:, j] for j, n in enumerate(names)})
+    tiering = sg.Tiering({n: (1.5, 2.5, 3.5) for n in names}, WEIGHTS_SUMMING_ABOVE_ONE)
+    s = tiering.scores(df)
+    assert (s[[f"{n}_score" for n in names]].to_numpy() == grid).all()
+    assert s["tier_score"].between(1, 4).all(), s["tier_score"].max()
+    same = (grid == grid[:, :1]).all(axis=1)  # equal scores: the mean is exactly that score
+    assert (s["tier_score"][same].to_numpy() == grid[same, 0]).all()
+    # and every score is the exact weighted mean to the documented 6 decimals (+ the float sum's ~1e-15)
+    w = [Fraction(WEIGHTS_SUMMING_ABOVE_ONE[n]) for n in names]
+    exact = [float(sum(wi * int(si) for wi, si in zip(w, row, strict=True)) / sum(w)) for row in grid]
+    assert np.abs(s["tier_score"].to_numpy() - exact).max() <= 0.5 * 10.0 ** -sg.TIER_SCORE_DECIMALS + 1e-12

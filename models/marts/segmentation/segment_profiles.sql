@@ -26,14 +26,16 @@ select
     avg(rfm.days_since_last_purchase) as mean_days_since_last_purchase,
     avg(rfm.n_receipts) as mean_receipts,
     avg(rfm.frequency) as mean_frequency,
-    avg(rfm.monetary_value) as mean_monetary_value,
+    -- ordered: the last bits of a sum of fractions depend on the order it adds them in, and rows
+    -- arrive in an order that differs between builds; the other means add whole numbers (exact)
+    avg(rfm.monetary_value order by customer_id) as mean_monetary_value,
     avg(rfm.total_spend) as mean_total_spend,
     avg(rfm.lpay_spend) as mean_lpay_spend,
     avg(rfm.other_spend) as mean_other_spend,
     avg(case when rfm.lpay_payments > 0 then 1.0 else 0.0 end) as lpay_user_share,
     avg(rfm.T) as mean_tenure_days,
-    avg(clv.clv_12m) as mean_clv_12m,
-    avg(clv.p_alive) as mean_p_alive
+    avg(clv.clv_12m order by customer_id) as mean_clv_12m,
+    avg(clv.p_alive order by customer_id) as mean_p_alive
 from assignments
 inner join {{ ref('customer_rfm') }} as rfm using (customer_id)
 inner join {{ ref('customer_clv') }} as clv using (customer_id)
