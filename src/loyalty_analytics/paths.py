@@ -35,3 +35,8 @@ def prepared_dir() -> Path:
 
 def warehouse_path() -> Path:
     return _env_path("LOYALTY_DUCKDB_PATH", data_dir() / "warehouse.duckdb")
+
+
+def models_dir() -> Path:
+    """Stored model artifacts: ``<models_dir>/<model_name>/<version>/`` (see model_store)."""
+    return _env_path("LOYALTY_MODELS_DIR", data_dir() / "models")

@@ -17,7 +17,7 @@ from loyalty_analytics.recommenders.baselines import (
     default_baselines,
     popularity_vector,
 )
-from loyalty_analytics.recommenders.data import InteractionData, Recommender
+from loyalty_analytics.recommenders.data import Recommender
 from loyalty_analytics.recommenders.evaluation import evaluate
 from recsys_fixtures import TrueScoreRecommender, interaction_data_from_indices, make_synthetic_data
 
@@ -41,7 +41,7 @@ def test_protocol_and_shapes():
     data = _tiny(PAIRS, 5, 5)
     for m in default_baselines():
         assert isinstance(m, Recommender)
-        assert m.fit(data, seed=0) is m
+        assert m.fit(data) is m
         s = m.score(np.array([4, 0, 2]))
         assert s.dtype == np.float32 and s.shape == (3, 5), m.name
         assert np.isfinite(s).all(), m.name
@@ -103,9 +103,11 @@ def test_cooccurrence_rules_by_hand():
 
 def test_als_deterministic_and_cold_start():
     data = _tiny(PAIRS * 3, 6, 5)
-    a = ALSRecommender(factors=4, iterations=5).fit(data, seed=1).score(np.arange(6))
-    b = ALSRecommender(factors=4, iterations=5).fit(data, seed=1).score(np.arange(6))
+    a = ALSRecommender(factors=4, iterations=5, random_state=1).fit(data).score(np.arange(6))
+    b = ALSRecommender(factors=4, iterations=5, random_state=1).fit(data).score(np.arange(6))
     np.testing.assert_array_equal(a, b)
+    c = ALSRecommender(factors=4, iterations=5, random_state=2).fit(data).score(np.arange(6))
+    assert not np.array_equal(a[:4], c[:4])
     # customers 4, 5 have no history: popularity
     pop = PopularityRecommender().fit(data).score(np.array([4]))[0]
     np.testing.assert_allclose(a[4], pop)
@@ -118,7 +120,7 @@ def test_als_deterministic_and_cold_start():
 @pytest.fixture(scope="module")
 def results():
     data, truth, true_scores = make_synthetic_data()
-    models = [TrueScoreRecommender(true_scores)] + [m.fit(data, seed=0) for m in default_baselines()]
+    models = [TrueScoreRecommender(true_scores)] + [m.fit(data) for m in default_baselines()]
     res = evaluate(models, data, truth, ks=(5, 10, 20))
     print("\n" + res[(res.k == 10) | res.k.isna()].pivot_table(
         index="model_name", columns=["split", "metric"], values="value").round(3).to_string())

@@ -4,6 +4,7 @@ the same pipeline as `make demo`)."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,36 @@ def test_model_metrics_hold_every_evaluation(lpoint_build):
         assert ndcg[("oracle", split)] >= ndcg.xs(split, level="split").drop("oracle").max() - 0.02
 
 
+def test_model_registry_lists_every_stored_model(lpoint_build):
+    registry = _query(lpoint_build, "select * from marts.model_registry")
+    stored = {(meta["model_name"], meta["version"], str(folder)) for folder, meta in _stored_artifacts(lpoint_build)}
+    recommenders = registry[registry["model_kind"] == "recommender"]
+    assert set(zip(recommenders["model_name"], recommenders["version"], recommenders["artifact_path"])) == stored
+    evaluation = recommenders[recommenders["used_for"] == "evaluation"]
+    assert set(evaluation["model_name"]) == {"popularity", "popularity_affiliate", "personal_frequency", "als",
+                                             "cooccurrence", "preference_nn", "sequential_gru"}
+    published = recommenders[recommenders["used_for"] == "published"]
+    assert set(published["model_name"]) == {"preference_nn", "sequential_gru"}
+    run = _query(lpoint_build, "select calibration_end, observation_end from intermediate.int_run_parameters").iloc[0]
+    assert (pd.to_datetime(evaluation["cut_date"]) == pd.Timestamp(run["calibration_end"])).all()
+    assert (pd.to_datetime(published["cut_date"]) == pd.Timestamp(run["observation_end"])).all()
+    used = _query(lpoint_build, "select distinct model_name, model_version from marts.product_recommendations")
+    assert set(zip(used["model_name"], used["model_version"])) == set(
+        zip(published["model_name"], published["version"]))
+    # CLV and segmentation models are listed with where their parameters and metrics live
+    assert {"bgnbd", "gamma_gamma"} <= set(registry.loc[registry["model_kind"] == "clv", "model_name"])
+    segmentation = _query(lpoint_build, "select distinct model_name from intermediate.int_segmentation_metrics")
+    assert set(registry.loc[registry["model_kind"] == "segmentation", "model_name"]) == set(segmentation["model_name"])
+    for location in registry["metrics_location"].dropna():
+        assert len(_query(lpoint_build, f"select * from {location}")) > 0, location
+
+
+def _stored_artifacts(layout) -> list[tuple[Path, dict]]:
+    """(folder, metadata) of every artifact in the build's models folder."""
+    files = sorted((layout.data_dir / "models").glob("*/*/metadata.json"))
+    return [(path.parent, json.loads(path.read_text())) for path in files]
+
+
 def _snapshot(layout) -> dict[str, pd.DataFrame]:
     return {
         "product_recommendations": _query(layout, "select * exclude (generated_at) from marts.product_recommendations "
@@ -86,11 +117,17 @@ def _snapshot(layout) -> dict[str, pd.DataFrame]:
 
 def test_rebuilding_with_the_same_seed_gives_identical_marts(lpoint_build):
     before = _snapshot(lpoint_build)
+    published = _query(lpoint_build, "select artifact_path, version from intermediate.int_recommender_models")
+    for folder in published["artifact_path"]:  # the published models are fitted again, not reused
+        shutil.rmtree(folder)
     env = lpoint_build.env()
     command = [str(Path(sys.executable).parent / "dbt"), "run", *lpoint_build.dbt_args(),
                "--vars", json.dumps({"dataset": "lpoint"}),
-               "--select", "int_clv_params+ int_segments+ int_recommendations+ int_stamp_mission+"]
+               "--select", "int_clv_params+ int_segments+ int_recommender_models+"]
     subprocess.run(command, env=env, check=True, cwd=paths.PROJECT_ROOT)
     after = _snapshot(lpoint_build)
     for name, frame in before.items():
         pd.testing.assert_frame_equal(frame, after[name], check_exact=True, obj=name)
+    refitted = _query(lpoint_build, "select artifact_path, version from intermediate.int_recommender_models")
+    pd.testing.assert_frame_equal(refitted, published)  # same inputs, same version
+    assert all(Path(folder, "metadata.json").is_file() for folder in refitted["artifact_path"])

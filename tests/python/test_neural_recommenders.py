@@ -33,7 +33,7 @@ def fixture_data():
 @pytest.fixture(scope="module")
 def pnn(fixture_data):
     data, _, _ = fixture_data
-    return PreferenceNN(**FAST).fit(data, seed=0)
+    return PreferenceNN(**FAST, random_state=0).fit(data)
 
 
 def _hold_out_last_session(data):
@@ -60,14 +60,14 @@ def _hr_at(scores: np.ndarray, truth: np.ndarray, k: int = 10) -> float:
 def next_session(fixture_data):
     data, _, _ = fixture_data
     train, rows, truth = _hold_out_last_session(data)
-    model = SequentialRecommender(**FAST).fit(train, seed=0)
+    model = SequentialRecommender(**FAST, random_state=0).fit(train)
     return train, rows, truth, model
 
 
 # ---------------------------------------------------------------- PreferenceNN
 def test_preference_nn_beats_popularity_on_new_items(fixture_data, pnn):
     data, truth, _ = fixture_data
-    pop = PopularityRecommender().fit(data, seed=0)
+    pop = PopularityRecommender().fit(data)
     res = evaluate([pop, pnn], data, truth, ks=(10,), metrics=("ndcg",))
     ndcg = res[(res["split"] == "new_items")].set_index("model_name")["value"]
     assert ndcg["preference_nn"] > ndcg["popularity"], ndcg.to_dict()
@@ -75,15 +75,15 @@ def test_preference_nn_beats_popularity_on_new_items(fixture_data, pnn):
 
 def test_validation_rmse_reported_and_beats_mean(fixture_data, pnn):
     data, _, _ = fixture_data
-    assert pnn.validation_rmse is not None and np.isfinite(pnn.validation_rmse)
+    assert pnn.validation_rmse_ is not None and np.isfinite(pnn.validation_rmse_)
     y = data.preference["preference_score"].to_numpy()
-    assert pnn.baseline_rmse is not None
-    assert pnn.validation_rmse < pnn.baseline_rmse
-    assert pnn.validation_rmse < 0.9 * float(np.std(y))
+    assert pnn.baseline_rmse_ is not None
+    assert pnn.validation_rmse_ < pnn.baseline_rmse_
+    assert pnn.validation_rmse_ < 0.9 * float(np.std(y))
     # per-epoch logs: purchase head (likelihood) and preference head (train / validation RMSE)
-    assert pnn.history and {"epoch", "train_nll_per_line", "seconds"} <= set(pnn.history[0])
-    assert pnn.history[-1]["train_nll_per_line"] < pnn.history[0]["train_nll_per_line"]
-    assert pnn.preference_history and {"epoch", "val_rmse", "seconds"} <= set(pnn.preference_history[0])
+    assert pnn.history_ and {"epoch", "train_nll_per_line", "seconds"} <= set(pnn.history_[0])
+    assert pnn.history_[-1]["train_nll_per_line"] < pnn.history_[0]["train_nll_per_line"]
+    assert pnn.preference_history_ and {"epoch", "val_rmse", "seconds"} <= set(pnn.preference_history_[0])
     p = pnn.predict_preference(data.preference["customer_idx"].to_numpy()[:50],
                                data.preference["product_idx"].to_numpy()[:50],
                                data.preference["affiliate_idx"].to_numpy()[:50])
@@ -105,8 +105,8 @@ def test_preference_nn_score_shape_dtype_and_batch_consistency(fixture_data, pnn
 def test_preference_nn_without_preference_table_and_cold_customers(fixture_data):
     data, _, _ = fixture_data
     small = dataclasses.replace(data, preference=None, _cache={})
-    m = PreferenceNN(epochs=2, **FAST).fit(small, seed=1)
-    assert m.validation_rmse is not None  # fallback preference score was built
+    m = PreferenceNN(epochs=2, **FAST, random_state=1).fit(small)
+    assert m.validation_rmse_ is not None  # fallback preference score was built
     cold = np.flatnonzero(~small.has_history())
     if len(cold):
         assert np.isfinite(m.score(cold)).all()
@@ -132,18 +132,18 @@ def test_preference_nn_refit_moves_customers_to_their_optimum(fixture_data):
     active = np.flatnonzero(data.has_history())
 
     def grad_and_loss(model):
-        net = model._net
+        net = model.net_
         emb = net.customer.weight.detach()[torch.from_numpy(active)].clone().requires_grad_(True)
-        u = emb + net.prior(model._demo[torch.from_numpy(active)]).detach()
-        v = net.products(model._major_idx, model._middle_idx).detach()
-        loss = model._purchase_nll(net, active, u, v) + model.customer_l2 * emb.pow(2).sum()
+        u = emb + net.prior(model.customer_features_[torch.from_numpy(active)]).detach()
+        v = net.products(model.major_idx_, model.middle_idx_).detach()
+        loss = model._purchase_nll(net, model._prepare(data), active, u, v) + model.customer_l2 * emb.pow(2).sum()
         loss.backward()
         return float(emb.grad.norm()), float(loss.detach())
 
     short = dict(epochs=2, min_total_steps=0, **FAST)
-    g_raw, l_raw = grad_and_loss(PreferenceNN(refit_iterations=0, **short).fit(data, seed=0))
-    g_default, l_default = grad_and_loss(PreferenceNN(**short).fit(data, seed=0))
-    g_long, l_long = grad_and_loss(PreferenceNN(refit_iterations=300, **short).fit(data, seed=0))
+    g_raw, l_raw = grad_and_loss(PreferenceNN(refit_iterations=0, **short).fit(data))
+    g_default, l_default = grad_and_loss(PreferenceNN(**short).fit(data))
+    g_long, l_long = grad_and_loss(PreferenceNN(refit_iterations=300, **short).fit(data))
     assert l_long <= l_default < l_raw
     assert g_default < 0.2 * g_raw
     assert g_long < 1e-3 * g_raw
@@ -161,8 +161,8 @@ def test_preference_nn_customer_without_history_gets_the_demographic_prior(fixtu
         features[column] = values
     lines = data.lines[~data.lines["customer_idx"].isin(cold)].reset_index(drop=True)
     cold_data = dataclasses.replace(data, lines=lines, customer_features=features, _cache={})
-    model = PreferenceNN(epochs=2, min_total_steps=0, **FAST).fit(cold_data, seed=0)
-    emb = model._net.customer.weight.detach().numpy()
+    model = PreferenceNN(epochs=2, min_total_steps=0, **FAST).fit(cold_data)
+    emb = model.net_.customer.weight.detach().numpy()
     assert np.all(emb[cold] == 0) and np.abs(emb[10:]).sum() > 0
     scores = model.score(np.concatenate([cold, [10, 11]]))
     np.testing.assert_array_equal(scores[0], scores[9])
@@ -172,7 +172,7 @@ def test_preference_nn_customer_without_history_gets_the_demographic_prior(fixtu
 # ---------------------------------------------------------------- sequential
 def test_sequential_beats_popularity_on_next_session_hr10(next_session):
     train, rows, truth, model = next_session
-    pop = PopularityRecommender().fit(train, seed=0)
+    pop = PopularityRecommender().fit(train)
     hr_model = _hr_at(model.score(rows), truth)
     hr_pop = _hr_at(pop.score(rows), truth)
     assert hr_model > hr_pop, (hr_model, hr_pop)
@@ -207,19 +207,19 @@ def small_data():
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: PreferenceNN(epochs=3, **FAST),
-        lambda: SequentialRecommender(epochs=2, **FAST),
-        lambda: SequentialRecommender(arch="attention", epochs=2, **FAST),
+        lambda seed: PreferenceNN(epochs=3, **FAST, random_state=seed),
+        lambda seed: SequentialRecommender(epochs=2, **FAST, random_state=seed),
+        lambda seed: SequentialRecommender(arch="attention", epochs=2, **FAST, random_state=seed),
     ],
     ids=["preference_nn", "sequential_gru", "sequential_attention"],
 )
 def test_same_seed_same_scores(small_data, make):
     idx = np.arange(small_data.n_customers)
     det_before, threads_before = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
-    a = make().fit(small_data, seed=11).score(idx)
-    b = make().fit(small_data, seed=11).score(idx)
+    a = make(11).fit(small_data).score(idx)
+    b = make(11).fit(small_data).score(idx)
     np.testing.assert_array_equal(a, b)
-    c = make().fit(small_data, seed=12).score(idx)
+    c = make(12).fit(small_data).score(idx)
     assert not np.array_equal(a, c)
     # process-wide torch settings are restored after fit/score
     assert torch.are_deterministic_algorithms_enabled() == det_before

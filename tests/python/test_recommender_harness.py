@@ -25,7 +25,7 @@ class FixedScores:
         self.scores = np.asarray(scores, dtype=np.float32)
         self.name = name
 
-    def fit(self, data, seed=0):
+    def fit(self, data):
         return self
 
     def score(self, customer_idx):

@@ -1,9 +1,11 @@
 """Recommenders: interaction data, baselines, neural models, evaluation and top-K lists.
 
 Submodules are imported lazily by callers (torch / implicit are heavy):
-``data`` (InteractionData, build_interaction_data, Recommender protocol), ``baselines``,
+``data`` (InteractionData, build_interaction_data, Recommender protocol), ``base``
+(RecommenderBase: parameters, fit record, save / load as versioned artifacts), ``baselines``,
 ``evaluation`` (evaluate), ``topk`` (recommend_per_affiliate), ``oracle``
-(OracleRecommender), ``preference_nn``, ``sequential``.
+(OracleRecommender), ``preference_nn``, ``sequential``, ``stamp_mission``, and ``jobs`` (what
+the dbt Python models call: fit → store, load → apply).
 """
 
 from .data import InteractionData, Recommender, build_interaction_data

@@ -17,7 +17,7 @@ line count).
   ``implicit``; confidence c_ui = 1 + alpha · count_ui (passed to implicit as the matrix
   values with implicit's own alpha = 1, since implicit uses the matrix value itself as the
   confidence); seed 001 defaults factors 20, regularization 0.1, iterations 30, alpha 15;
-  random_state = seed; single-threaded by default (num_threads=1, BLAS limited to 1 thread)
+  random_state passed to implicit; single-threaded by default (num_threads=1, BLAS limited to 1 thread)
   so results are bit-reproducible. score = user_factors · item_factorsᵀ (+ 1e-6 · popularity
   tie-break); customers without history get plain popularity.
 * ``CooccurrenceRecommender`` ('cooccurrence', default measure 'confidence' — lift
@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .base import RecommenderBase, pack_csr, unpack_csr
 from .data import InteractionData
 
 __all__ = [
@@ -61,22 +62,33 @@ def _idx(customer_idx) -> np.ndarray:
     return np.asarray(customer_idx, dtype=np.int64).ravel()
 
 
-class PopularityRecommender:
+class PopularityRecommender(RecommenderBase):
     name = "popularity"
 
-    def fit(self, data: InteractionData, seed: int = 0) -> "PopularityRecommender":
+    def __init__(self, random_state: int = 0):
+        self.random_state = random_state
+
+    def _fit(self, data: InteractionData) -> None:
         self.pop_ = popularity_vector(data).astype(np.float32)
-        return self
+
+    def _weights(self) -> dict:
+        return {"pop": self.pop_}
+
+    def _set_weights(self, weights: dict) -> None:
+        self.pop_ = weights["pop"]
 
     def score(self, customer_idx: np.ndarray) -> np.ndarray:
         idx = _idx(customer_idx)
         return np.broadcast_to(self.pop_, (len(idx), len(self.pop_))).copy()
 
 
-class AffiliatePopularityRecommender:
+class AffiliatePopularityRecommender(RecommenderBase):
     name = "popularity_affiliate"
 
-    def fit(self, data: InteractionData, seed: int = 0) -> "AffiliatePopularityRecommender":
+    def __init__(self, random_state: int = 0):
+        self.random_state = random_state
+
+    def _fit(self, data: InteractionData) -> None:
         pop = popularity_vector(data)
         aff_pop = np.zeros((data.n_affiliates, data.n_products), dtype=np.float64)
         for a, m in enumerate(data.bought_at_affiliate()):
@@ -88,20 +100,26 @@ class AffiliatePopularityRecommender:
         self.share_ = np.where(tot > 0, cnt / np.maximum(tot, 1.0), global_share[None, :]).astype(np.float32)
         self.aff_pop_ = aff_pop.astype(np.float32)
         self.tie_ = (1e-6 * pop).astype(np.float32)
-        return self
+
+    def _weights(self) -> dict:
+        return {"share": self.share_, "aff_pop": self.aff_pop_, "tie": self.tie_}
+
+    def _set_weights(self, weights: dict) -> None:
+        self.share_, self.aff_pop_, self.tie_ = weights["share"], weights["aff_pop"], weights["tie"]
 
     def score(self, customer_idx: np.ndarray) -> np.ndarray:
         idx = _idx(customer_idx)
         return self.share_[idx] @ self.aff_pop_ + self.tie_[None, :]
 
 
-class PersonalFrequencyRecommender:
+class PersonalFrequencyRecommender(RecommenderBase):
     name = "personal_frequency"
 
-    def __init__(self, half_life_days: float | None = None):
+    def __init__(self, half_life_days: float | None = None, random_state: int = 0):
         self.half_life_days = half_life_days
+        self.random_state = random_state
 
-    def fit(self, data: InteractionData, seed: int = 0) -> "PersonalFrequencyRecommender":
+    def _fit(self, data: InteractionData) -> None:
         self.pop_ = (1e-3 * popularity_vector(data)).astype(np.float32)
         if self.half_life_days is None:
             self.counts_ = data.bought_matrix().astype(np.float32).tocsr()
@@ -116,14 +134,19 @@ class PersonalFrequencyRecommender:
             )
             m.sum_duplicates()
             self.counts_ = m.astype(np.float32).tocsr()
-        return self
+
+    def _weights(self) -> dict:
+        return {"pop": self.pop_, **pack_csr("counts", self.counts_)}
+
+    def _set_weights(self, weights: dict) -> None:
+        self.pop_, self.counts_ = weights["pop"], unpack_csr("counts", weights)
 
     def score(self, customer_idx: np.ndarray) -> np.ndarray:
         idx = _idx(customer_idx)
         return self.counts_[idx].toarray() + self.pop_[None, :]
 
 
-class ALSRecommender:
+class ALSRecommender(RecommenderBase):
     name = "als"
 
     def __init__(
@@ -134,6 +157,7 @@ class ALSRecommender:
         alpha: float = 15.0,
         num_threads: int = 1,
         use_cg: bool = True,
+        random_state: int = 0,
     ):
         self.factors = factors
         self.regularization = regularization
@@ -141,15 +165,17 @@ class ALSRecommender:
         self.alpha = alpha
         self.num_threads = num_threads
         self.use_cg = use_cg
+        self.random_state = random_state
 
-    def fit(self, data: InteractionData, seed: int = 0) -> "ALSRecommender":
+    def _fit(self, data: InteractionData) -> None:
         from threadpoolctl import threadpool_limits
         from implicit.cpu.als import AlternatingLeastSquares
 
         counts = data.bought_matrix().astype(np.float32).tocsr()
         conf = counts.copy()
         conf.data = (1.0 + self.alpha * conf.data).astype(np.float32)
-        # BLAS limited to one thread (implicit parallelises itself; its constructor warns otherwise)
+        # BLAS limited to one thread (implicit parallelises itself; its constructor warns otherwise).
+        # The limit is process-wide (torch's BLAS too): fits run one at a time (RecommenderBase.fit).
         with threadpool_limits(limits=1, user_api="blas"):
             model = AlternatingLeastSquares(
                 factors=self.factors,
@@ -158,7 +184,7 @@ class ALSRecommender:
                 iterations=self.iterations,
                 use_cg=self.use_cg,
                 num_threads=self.num_threads,
-                random_state=seed,
+                random_state=self.random_state,
                 calculate_training_loss=False,
             )
             model.fit(conf, show_progress=False)
@@ -168,7 +194,14 @@ class ALSRecommender:
         self.tie_ = (1e-6 * pop).astype(np.float32)
         self.pop_ = pop.astype(np.float32)
         self.has_history_ = data.has_history()
-        return self
+
+    def _weights(self) -> dict:
+        return {"user_factors": self.user_factors_, "item_factors": self.item_factors_, "tie": self.tie_,
+                "pop": self.pop_, "has_history": self.has_history_}
+
+    def _set_weights(self, weights: dict) -> None:
+        self.user_factors_, self.item_factors_ = weights["user_factors"], weights["item_factors"]
+        self.tie_, self.pop_, self.has_history_ = weights["tie"], weights["pop"], weights["has_history"]
 
     def score(self, customer_idx: np.ndarray) -> np.ndarray:
         idx = _idx(customer_idx)
@@ -179,16 +212,17 @@ class ALSRecommender:
         return s.astype(np.float32, copy=False)
 
 
-class CooccurrenceRecommender:
+class CooccurrenceRecommender(RecommenderBase):
     name = "cooccurrence"
 
-    def __init__(self, measure: str = "confidence", min_cooccurrence: int = 2):
+    def __init__(self, measure: str = "confidence", min_cooccurrence: int = 2, random_state: int = 0):
         if measure not in ("lift", "confidence"):
             raise ValueError("measure must be 'lift' or 'confidence'")
         self.measure = measure
         self.min_cooccurrence = min_cooccurrence
+        self.random_state = random_state
 
-    def fit(self, data: InteractionData, seed: int = 0) -> "CooccurrenceRecommender":
+    def _fit(self, data: InteractionData) -> None:
         x = data.bought_matrix().copy()
         x.data[:] = 1.0
         x = x.astype(np.float32).tocsr()
@@ -206,7 +240,14 @@ class CooccurrenceRecommender:
         self.rules_ = r.astype(np.float32)
         self.x_ = x
         self.tie_ = (1e-6 * popularity_vector(data)).astype(np.float32)
-        return self
+
+    def _weights(self) -> dict:
+        # the rules matrix is mostly zeros after min_cooccurrence: stored sparse, exact on load
+        return {"tie": self.tie_, **pack_csr("rules", sp.csr_matrix(self.rules_)), **pack_csr("x", self.x_)}
+
+    def _set_weights(self, weights: dict) -> None:
+        self.tie_, self.x_ = weights["tie"], unpack_csr("x", weights)
+        self.rules_ = unpack_csr("rules", weights).toarray()
 
     def score(self, customer_idx: np.ndarray) -> np.ndarray:
         idx = _idx(customer_idx)
@@ -214,12 +255,12 @@ class CooccurrenceRecommender:
         return s + self.tie_[None, :]
 
 
-def default_baselines() -> list:
+def default_baselines(random_state: int = 0) -> list:
     """The baseline set evaluated side by side with the neural models (unfitted)."""
     return [
-        PopularityRecommender(),
-        AffiliatePopularityRecommender(),
-        PersonalFrequencyRecommender(),
-        ALSRecommender(),
-        CooccurrenceRecommender(),
+        PopularityRecommender(random_state=random_state),
+        AffiliatePopularityRecommender(random_state=random_state),
+        PersonalFrequencyRecommender(random_state=random_state),
+        ALSRecommender(random_state=random_state),
+        CooccurrenceRecommender(random_state=random_state),
     ]

@@ -167,9 +167,12 @@ class InteractionData:
 
 @runtime_checkable
 class Recommender(Protocol):
+    """What evaluation and top-K lists need. Hyper-parameters and ``random_state`` go to the
+    constructor (stored models: ``base.RecommenderBase``)."""
+
     name: str  # becomes model_name in the metrics / recommendations tables
 
-    def fit(self, data: InteractionData, seed: int = 0) -> "Recommender": ...
+    def fit(self, data: InteractionData) -> "Recommender": ...
 
     def score(self, customer_idx: np.ndarray) -> np.ndarray:
         """float32 [len(customer_idx), n_products]; higher = more likely bought after the cut."""
@@ -195,6 +198,9 @@ def _vocab_idx(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return idx.astype(np.int16), vocab
 
 
+HISTORY_COLUMNS = ["customer_idx", "product_idx", "affiliate_idx", "purchased_at", "session_id", "quantity", "amount"]
+
+
 def build_interaction_data(
     lines: pd.DataFrame,
     customers: pd.DataFrame,
@@ -214,20 +220,42 @@ def build_interaction_data(
     after cut_date, sorted)."""
     cut = to_date(cut_date)
     ln = lines.loc[lines["product_code"].notna() & lines["customer_id"].notna()]
-
     customer_ids = _sorted_str(customers["customer_id"], ln["customer_id"])
     product_codes = _sorted_str(products["product_code"], ln["product_code"])
-    if affiliate_codes is None:
-        affiliate_codes = _sorted_str(ln["affiliate_code"])
-    else:
-        affiliate_codes = np.array([str(a) for a in affiliate_codes], dtype=object)
+    affiliate_codes = (_sorted_str(ln["affiliate_code"]) if affiliate_codes is None
+                       else np.array([str(a) for a in affiliate_codes], dtype=object))
 
+    indexed = _indexed_lines(ln, customer_ids, product_codes, affiliate_codes)
+    is_history = (indexed["purchased_at"] < pd.Timestamp(cut) + pd.Timedelta(days=1)).to_numpy()
+    history = _with_dense_sessions(indexed.loc[is_history].copy())
+    customer_features, region_codes = _customer_features(customers, customer_ids)
+    product_features, majors, middles = _product_features(products, product_codes)
+    data = InteractionData(
+        customer_ids=customer_ids,
+        product_codes=product_codes,
+        affiliate_codes=affiliate_codes,
+        lines=history,
+        customer_features=customer_features,
+        product_features=product_features,
+        assortment=_assortment(history, len(affiliate_codes), len(product_codes)),
+        cut_date=cut,
+        preference=_indexed_preference(preference, customer_ids, product_codes, affiliate_codes),
+        region_codes=region_codes,
+        category_majors=majors,
+        category_middles=middles,
+    )
+    return data, _truth_pairs(indexed.loc[~is_history])
+
+
+def _indexed_lines(ln: pd.DataFrame, customer_ids, product_codes, affiliate_codes) -> pd.DataFrame:
+    """Lines with integer indices (lines at affiliates outside ``affiliate_codes`` dropped);
+    ``_sess`` keeps the original session id."""
     c_idx = _codes(ln["customer_id"].astype(str), customer_ids)
     p_idx = _codes(ln["product_code"].astype(str), product_codes)
     a_idx = _codes(ln["affiliate_code"].astype(object), affiliate_codes)
     ts = pd.to_datetime(ln["purchased_at"]).to_numpy()
     keep = a_idx >= 0
-    allf = pd.DataFrame(
+    return pd.DataFrame(
         {
             "customer_idx": c_idx[keep].astype(np.int32),
             "product_idx": p_idx[keep].astype(np.int32),
@@ -238,12 +266,11 @@ def build_interaction_data(
             "amount": pd.to_numeric(ln["amount"]).fillna(0.0).astype(np.float64).to_numpy()[keep],
         }
     )
-    boundary = pd.Timestamp(cut) + pd.Timedelta(days=1)
-    is_hist = (allf["purchased_at"] < boundary).to_numpy()
-    hist = allf.loc[is_hist].copy()
-    after = allf.loc[~is_hist]
 
-    # dense session ids, increasing in time within a customer
+
+def _with_dense_sessions(hist: pd.DataFrame) -> pd.DataFrame:
+    """Replace ``_sess`` by dense session ids, increasing in time within a customer; lines
+    sorted by customer, session, time, product."""
     sess = (
         hist.groupby(["customer_idx", "_sess"], sort=False, observed=True)["purchased_at"]
         .min()
@@ -253,73 +280,75 @@ def build_interaction_data(
     )
     sess["session_id"] = np.arange(len(sess), dtype=np.int64)
     hist = hist.merge(sess[["customer_idx", "_sess", "session_id"]], on=["customer_idx", "_sess"], how="left")
-    hist = (
+    return (
         hist.drop(columns="_sess")
         .sort_values(["customer_idx", "session_id", "purchased_at", "product_idx"], kind="mergesort")
         .reset_index(drop=True)
-    )[["customer_idx", "product_idx", "affiliate_idx", "purchased_at", "session_id", "quantity", "amount"]]
+    )[HISTORY_COLUMNS]
 
-    truth = (
+
+def _truth_pairs(after: pd.DataFrame) -> pd.DataFrame:
+    """Distinct (customer_idx, product_idx) bought after the cut, sorted."""
+    return (
         after[["customer_idx", "product_idx"]]
         .drop_duplicates()
         .sort_values(["customer_idx", "product_idx"], kind="mergesort")
         .reset_index(drop=True)
     )
 
-    # customer features, row i = customer i
+
+def _customer_features(customers: pd.DataFrame, customer_ids: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Row i = customer i: gender, age_band, region_idx; and the region vocabulary."""
     cust = customers.drop_duplicates("customer_id").copy()
     cust["customer_id"] = cust["customer_id"].astype(str)
     cust = cust.set_index("customer_id").reindex(customer_ids)
-    region_idx, region_codes = _vocab_idx(cust["region_code"] if "region_code" in cust else pd.Series([None] * len(cust)))
-    customer_features = pd.DataFrame(
+    regions = cust["region_code"] if "region_code" in cust else pd.Series([None] * len(cust))
+    region_idx, region_codes = _vocab_idx(regions)
+    features = pd.DataFrame(
         {
             "gender": _gender_codes(cust["gender"]) if "gender" in cust else np.full(len(cust), -1, np.int8),
             "age_band": _age_codes(cust["age_band"]) if "age_band" in cust else np.zeros(len(cust), np.int16),
             "region_idx": region_idx,
         }
     )
+    return features, region_codes
 
+
+def _product_features(products: pd.DataFrame, product_codes: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Row j = product j: major_idx, middle_idx; and the two category vocabularies."""
     prod = products.drop_duplicates("product_code").copy()
     prod["product_code"] = prod["product_code"].astype(str)
     prod = prod.set_index("product_code").reindex(product_codes)
     major_idx, majors = _vocab_idx(prod["category_major"])
     middle_idx, middles = _vocab_idx(prod["category_middle"])
-    product_features = pd.DataFrame({"major_idx": major_idx, "middle_idx": middle_idx})
+    return pd.DataFrame({"major_idx": major_idx, "middle_idx": middle_idx}), majors, middles
 
-    assortment = np.zeros((len(affiliate_codes), len(product_codes)), dtype=bool)
-    assortment[hist["affiliate_idx"].to_numpy(), hist["product_idx"].to_numpy()] = True
 
-    pref = None
-    if preference is not None:
-        pc = _codes(preference["customer_id"].astype(str), customer_ids)
-        pp = _codes(preference["product_code"].astype(str), product_codes)
-        pa = _codes(preference["affiliate_code"].astype(object), affiliate_codes)
-        ok = (pc >= 0) & (pp >= 0) & (pa >= 0)
-        pref = (
-            pd.DataFrame(
-                {
-                    "customer_idx": pc[ok].astype(np.int32),
-                    "product_idx": pp[ok].astype(np.int32),
-                    "affiliate_idx": pa[ok].astype(np.int16),
-                    "preference_score": pd.to_numeric(preference["preference_score"]).to_numpy(dtype=np.float64)[ok],
-                }
-            )
-            .sort_values(["customer_idx", "affiliate_idx", "product_idx"], kind="mergesort")
-            .reset_index(drop=True)
+def _assortment(history: pd.DataFrame, n_affiliates: int, n_products: int) -> np.ndarray:
+    """bool [affiliates, products]: the affiliate sold the product in the history."""
+    assortment = np.zeros((n_affiliates, n_products), dtype=bool)
+    assortment[history["affiliate_idx"].to_numpy(), history["product_idx"].to_numpy()] = True
+    return assortment
+
+
+def _indexed_preference(preference: pd.DataFrame | None, customer_ids, product_codes,
+                        affiliate_codes) -> pd.DataFrame | None:
+    """Preference scores by index (rows with unknown ids dropped), sorted."""
+    if preference is None:
+        return None
+    pc = _codes(preference["customer_id"].astype(str), customer_ids)
+    pp = _codes(preference["product_code"].astype(str), product_codes)
+    pa = _codes(preference["affiliate_code"].astype(object), affiliate_codes)
+    ok = (pc >= 0) & (pp >= 0) & (pa >= 0)
+    return (
+        pd.DataFrame(
+            {
+                "customer_idx": pc[ok].astype(np.int32),
+                "product_idx": pp[ok].astype(np.int32),
+                "affiliate_idx": pa[ok].astype(np.int16),
+                "preference_score": pd.to_numeric(preference["preference_score"]).to_numpy(dtype=np.float64)[ok],
+            }
         )
-
-    data = InteractionData(
-        customer_ids=customer_ids,
-        product_codes=product_codes,
-        affiliate_codes=affiliate_codes,
-        lines=hist,
-        customer_features=customer_features,
-        product_features=product_features,
-        assortment=assortment,
-        cut_date=cut,
-        preference=pref,
-        region_codes=region_codes,
-        category_majors=majors,
-        category_middles=middles,
+        .sort_values(["customer_idx", "affiliate_idx", "product_idx"], kind="mergesort")
+        .reset_index(drop=True)
     )
-    return data, truth

@@ -5,6 +5,11 @@ Wraps ``loyalty_analytics.generator.oracle.oracle_scores(truth_dir, customer_ids
 product_codes, cutoff, horizon_end) -> float32 [n_customers, n_products]`` (imported lazily,
 so this module imports even when the generator is absent). ``oracle_fn`` lets tests inject a
 fake with the same signature.
+
+Not a stored model (no ``save`` / ``load``, no registry row): it learns nothing from the
+history — ``fit`` only records the vocabularies and the cut — and its scores come from the
+generator's truth files, which exist only for generated data and would be meaningless, or
+leak the truth, anywhere else. It is rebuilt from ``truth_dir`` whenever it is evaluated.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ class OracleRecommender:
             self._oracle_fn = oracle_scores
         return self._oracle_fn
 
-    def fit(self, data: InteractionData, seed: int = 0) -> "OracleRecommender":
+    def fit(self, data: InteractionData) -> "OracleRecommender":
         self.customer_ids_ = data.customer_ids
         self.product_codes_ = data.product_codes
         self.cutoff_ = data.cut_date

@@ -23,14 +23,12 @@ logits over all products. See docs/recommenders.md for the GRU-vs-attention meas
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .base import RecommenderBase
 from .torch_utils import (
     EarlyStopping,
     EpochLogger,
@@ -173,7 +171,7 @@ class _SeqNet(nn.Module):
         return self.out_norm(out + feat[:, None])
 
 
-class SequentialRecommender:
+class SequentialRecommender(RecommenderBase):
     """Next-session recommender over session histories (see module doc).
 
     Parameters: ``arch`` 'gru' or 'attention'; ``dim``; ``n_layers``; ``n_heads`` (attention);
@@ -181,7 +179,17 @@ class SequentialRecommender:
     target positions sampled per customer and epoch (None = all); ``epochs``, ``patience``;
     ``batch_customers``; ``lr``, ``weight_decay``; ``dropout``; ``val_fraction`` share of
     customers whose last session is held out for early stopping (validation HR@10);
-    ``min_steps_per_epoch`` (small data: smaller batches); ``num_threads``."""
+    ``min_steps_per_epoch`` (small data: smaller batches); ``num_threads``; ``random_state`` seeds
+    the initialisation, the validation customers, batch order and sampled positions.
+
+    Learned: ``net_`` (weights), ``product_table_`` (tied product vectors), ``sessions_`` (the
+    session table of the history: ``score`` encodes it, so it is stored with the model),
+    ``customer_features_``, ``major_idx_`` / ``middle_idx_``, ``history_`` (one record per
+    epoch), ``validation_hr10_`` and ``best_epoch_``, plus the training record of
+    ``RecommenderBase``."""
+
+    weights_file = "weights.pt"
+    _summary_attributes = ("validation_hr10_", "best_epoch_", "history_")
 
     def __init__(
         self,
@@ -201,6 +209,7 @@ class SequentialRecommender:
         min_steps_per_epoch: int = 30,
         num_threads: int = 1,
         verbose: bool = True,
+        random_state: int = 0,
     ):
         if arch not in ("gru", "attention"):
             raise ValueError(f"arch must be 'gru' or 'attention', got {arch!r}")
@@ -221,15 +230,13 @@ class SequentialRecommender:
         self.min_steps_per_epoch = min_steps_per_epoch
         self.num_threads = num_threads
         self.verbose = verbose
-        self.history: list[dict] = []
-        self.validation_hr10: float | None = None
-        self.fit_seconds: float | None = None
+        self.random_state = random_state
 
     # ------------------------------------------------------------------ batching
     def _batch(self, rows: np.ndarray, drop_last: np.ndarray | None = None):
         """Padded batch for customers ``rows``; ``drop_last`` (bool per row) hides the last
         session (validation). Returns tensors + per-row sequence length and first session."""
-        st = self._st
+        st = self.sessions_
         ptr = st["sess_ptr"]
         n = ptr[rows + 1] - ptr[rows]
         if drop_last is not None:
@@ -257,7 +264,7 @@ class SequentialRecommender:
             torch.from_numpy(st["dow"][sess]),
             torch.from_numpy(b),
             torch.from_numpy(t),
-            torch.from_numpy(self._demo[rows]),
+            torch.from_numpy(self.customer_features_[rows]),
             torch.from_numpy(seq_len),
         )
         return tens, seq_len, first, n, b, t, sess
@@ -279,28 +286,33 @@ class SequentialRecommender:
             return None
         h = out[torch.from_numpy(b[idx]), torch.from_numpy(t[idx])]
         logp = torch.log_softmax(h @ table.T + net.item_bias, 1)
-        ipos, ilens = _ragged(self._st["item_ptr"], sess[idx])
+        ipos, ilens = _ragged(self.sessions_["item_ptr"], sess[idx])
         rowi = np.repeat(np.arange(len(idx), dtype=np.int64), ilens)
         w = torch.from_numpy((1.0 / ilens[rowi]).astype(np.float32))
-        picked = logp[torch.from_numpy(rowi), torch.from_numpy(self._st["items"][ipos])]
+        picked = logp[torch.from_numpy(rowi), torch.from_numpy(self.sessions_["items"][ipos])]
         return -(picked * w).sum() / len(idx)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data, seed: int = 0) -> "SequentialRecommender":
-        t_start = time.perf_counter()
-        rng = np.random.default_rng(seed)
-        with torch_session(seed, self.num_threads):
-            self.n_products = data.n_products
-            self._st = build_session_table(data)
-            self._demo = customer_feature_index(data)
+    def _new_net(self) -> _SeqNet:
+        s = self.net_sizes_
+        return _SeqNet(s["n_products"], s["n_major"], s["n_middle"], s["n_affiliates"], s["n_gender"], s["n_age"],
+                       s["n_region"], self.dim, self.arch, self.n_layers, self.n_heads, self.max_sessions, self.dropout)
+
+    def _fit(self, data) -> None:
+        rng = np.random.default_rng(self.random_state)
+        self.validation_hr10_, self.best_epoch_ = None, None
+        with torch_session(self.random_state, self.num_threads):
+            self.sessions_ = build_session_table(data)
+            self.customer_features_ = customer_feature_index(data)
             major, middle, n_major, n_middle = product_feature_index(data)
-            self._major_idx, self._middle_idx = torch.from_numpy(major), torch.from_numpy(middle)
+            self.major_idx_, self.middle_idx_ = torch.from_numpy(major), torch.from_numpy(middle)
             ng, na, nr = customer_feature_sizes(data)
-            net = _SeqNet(data.n_products, n_major, n_middle, data.n_affiliates, ng, na, nr, self.dim, self.arch,
-                          self.n_layers, self.n_heads, self.max_sessions, self.dropout)
+            self.net_sizes_ = {"n_products": data.n_products, "n_major": n_major, "n_middle": n_middle,
+                               "n_affiliates": data.n_affiliates, "n_gender": ng, "n_age": na, "n_region": nr}
+            net = self._new_net()
             opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
 
-            n_sess = np.diff(self._st["sess_ptr"])
+            n_sess = np.diff(self.sessions_["sess_ptr"])
             active = np.flatnonzero(n_sess > 0)
             active = active[rng.permutation(len(active))]
             multi = active[n_sess[active] >= 2]
@@ -321,9 +333,9 @@ class SequentialRecommender:
                     rows = perm[s:s + bc]
                     drop = val_set[rows]  # validation customers train without their last session
                     tens, seq_len, first, n, b, t, sess = self._batch(rows, drop)
-                    table = net.product_table(self._major_idx, self._middle_idx)
+                    table = net.product_table(self.major_idx_, self.middle_idx_)
                     out = net.encode(table, *tens)
-                    truncated = first > self._st["sess_ptr"][rows]
+                    truncated = first > self.sessions_["sess_ptr"][rows]
                     loss = self._loss(net, table, out, b, t, sess, truncated, rng, self.positions_per_customer)
                     if loss is None:
                         continue
@@ -337,33 +349,31 @@ class SequentialRecommender:
                 logger(epoch=epoch, train_loss=tot / max(cnt, 1), val_hr10=val_hr)
                 c = val_hr if n_val else float(epoch)
                 if stopper.update(c, net, epoch):
-                    self.validation_hr10 = val_hr if n_val else None
-                    self.best_epoch = epoch
+                    self.validation_hr10_ = val_hr if n_val else None
+                    self.best_epoch_ = epoch
                 elif stopper.should_stop:
                     break
             stopper.restore_best(net)
             net.eval()
-            self._net = net
+            self.net_ = net
             with torch.no_grad():
-                self._table = net.product_table(self._major_idx, self._middle_idx).contiguous()
-            self.history = logger.history
-        self._seed = seed
-        self.fit_seconds = time.perf_counter() - t_start
-        log.info("[%s] fitted in %.1fs, validation HR@10=%s", self.name, self.fit_seconds, self.validation_hr10)
+                self.product_table_ = net.product_table(self.major_idx_, self.middle_idx_).contiguous()
+            self.history_ = logger.history
+        log.info("[%s] fitted, validation HR@10=%s", self.name, self.validation_hr10_)
         return self
 
     @torch.no_grad()
     def _val_hr(self, net, rows, bs: int = 1024, k: int = 10) -> float:
-        table = net.product_table(self._major_idx, self._middle_idx)
+        table = net.product_table(self.major_idx_, self.middle_idx_)
         hits = 0
         for s in range(0, len(rows), bs):
             r = rows[s:s + bs]
             logits = self._logits(net, table, r, drop_last=np.ones(len(r), dtype=bool))
             top = torch.topk(logits, k, dim=1).indices.numpy()
-            last = self._st["sess_ptr"][r + 1] - 1
-            ipos, ilens = _ragged(self._st["item_ptr"], last)
-            truth = np.zeros((len(r), self.n_products), dtype=bool)
-            truth[np.repeat(np.arange(len(r)), ilens), self._st["items"][ipos]] = True
+            last = self.sessions_["sess_ptr"][r + 1] - 1
+            ipos, ilens = _ragged(self.sessions_["item_ptr"], last)
+            truth = np.zeros((len(r), table.shape[0]), dtype=bool)
+            truth[np.repeat(np.arange(len(r)), ilens), self.sessions_["items"][ipos]] = True
             hits += int(np.take_along_axis(truth, top, 1).any(1).sum())
         return hits / max(len(rows), 1)
 
@@ -376,8 +386,28 @@ class SequentialRecommender:
     def score(self, customer_idx: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         """float32 [len(customer_idx), n_products]: next-session logits from the full history."""
         rows = np.asarray(customer_idx, dtype=np.int64)
-        out = np.empty((len(rows), self.n_products), dtype=np.float32)
-        with torch_session(self._seed, self.num_threads), torch.no_grad():
+        out = np.empty((len(rows), self.product_table_.shape[0]), dtype=np.float32)
+        with torch_session(self.random_state, self.num_threads), torch.no_grad():
             for s in range(0, len(rows), batch_size):
-                out[s:s + batch_size] = self._logits(self._net, self._table, rows[s:s + batch_size]).numpy()
+                out[s:s + batch_size] = self._logits(self.net_, self.product_table_, rows[s:s + batch_size]).numpy()
         return out
+
+    # ------------------------------------------------------------------ storage
+    def _weights(self) -> dict:
+        sessions = {key: value if isinstance(value, int) else torch.from_numpy(value)
+                    for key, value in self.sessions_.items()}
+        return {"net": self.net_.state_dict(), "net_sizes": self.net_sizes_, "product_table": self.product_table_,
+                "sessions": sessions, "customer_features": torch.from_numpy(self.customer_features_),
+                "major_idx": self.major_idx_, "middle_idx": self.middle_idx_}
+
+    def _set_weights(self, weights: dict) -> None:
+        self.net_sizes_ = dict(weights["net_sizes"])
+        with torch_session(self.random_state, self.num_threads):  # the throw-away initialisation draws numbers
+            net = self._new_net()
+        net.load_state_dict(weights["net"])
+        self.net_ = net.eval()
+        self.product_table_ = weights["product_table"]
+        self.sessions_ = {key: value if isinstance(value, int) else value.numpy()
+                          for key, value in weights["sessions"].items()}
+        self.customer_features_ = weights["customer_features"].numpy()
+        self.major_idx_, self.middle_idx_ = weights["major_idx"], weights["middle_idx"]

@@ -1,8 +1,10 @@
 """Small helpers shared by the neural recommenders (``preference_nn``, ``sequential``).
 
-* :func:`torch_session` — a context manager that fixes the seed, the number of CPU threads
-  and deterministic algorithms for one fit/score call and restores the process-wide torch
-  settings afterwards (dbt runs every Python model in one process).
+* :func:`torch_session` — the determinism guard: one torch session at a time (``SESSION_LOCK``),
+  with a fixed seed, number of CPU threads and deterministic algorithms, and the process-wide
+  torch settings restored afterwards. dbt runs its Python models in threads of one process, and
+  torch's global RNG and thread count are process-wide: two fits at once would make each other's
+  results depend on timing. The lock guards settings, not results — nothing is cached here.
 * customer / product feature encodings that both models use (demographic and category
   indices), the per-epoch logger and early stopping.
 """
@@ -13,11 +15,10 @@ import contextlib
 import logging
 import os
 import random
+import threading
 import time
 
 import numpy as np
-import pandas as pd
-import scipy.sparse as sp
 import torch
 
 log = logging.getLogger("loyalty_analytics.recommenders")
@@ -25,22 +26,35 @@ log = logging.getLogger("loyalty_analytics.recommenders")
 N_AGE_SLOTS = 8  # age band index: 0 unknown, 1..7 = 10s..70s (bands clipped)
 
 
+# Re-entrant: a model's score() opens its own session inside the caller's (evaluation, top-K).
+# ALS holds it too while it limits the process-wide BLAS threads.
+SESSION_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
-def torch_session(seed: int, num_threads: int = 2):
-    """Seeded, deterministic, fixed-thread torch block (CPU). Restores previous settings."""
-    prev_threads = torch.get_num_threads()
-    prev_det = torch.are_deterministic_algorithms_enabled()
-    prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.set_num_threads(max(1, int(num_threads)))
-    torch.use_deterministic_algorithms(True)
-    torch.manual_seed(seed)
-    random.seed(seed)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(prev_threads)
-        torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
+def torch_session(seed: int | None = None, num_threads: int | None = None):
+    """One deterministic torch block at a time (CPU): seeded when ``seed`` is given, with
+    ``num_threads`` CPU threads when given (else the current count). Restores previous settings.
+
+    Per-model ``torch.Generator`` objects would not make the lock unnecessary: dropout and the
+    default initialisation of ``nn.Linear`` / ``nn.GRU`` draw from the global RNG, and the thread
+    count stays process-wide."""
+    with SESSION_LOCK:
+        prev_threads = torch.get_num_threads()
+        prev_det = torch.are_deterministic_algorithms_enabled()
+        prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        if num_threads is not None:
+            torch.set_num_threads(max(1, int(num_threads)))
+        torch.use_deterministic_algorithms(True)
+        if seed is not None:
+            torch.manual_seed(seed)
+            random.seed(seed)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(prev_threads)
+            torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
 
 
 class EpochLogger:
