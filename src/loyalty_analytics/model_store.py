@@ -3,8 +3,8 @@
 ``torch.save`` of a dict of tensors — for torch models).
 
 * **version** = package version + a short hash of (model name, hyper-parameters, random_state,
-  data fingerprint, cut date): equal inputs give the equal version, a new seed or new data a new
-  one. It is known before fitting, so a caller can reuse a stored version instead of refitting.
+  data fingerprint, cut date, model code): equal inputs give the equal version; a new seed, new
+  data or changed model code a new one. It is known before fitting, so a caller can reuse a stored version instead of refitting.
 * **atomic**: an artifact is written into a temporary sibling folder and renamed into place, so a
   reader never sees half an artifact; an existing version is reused, never rewritten.
 * **no pickles**: weights are read back with ``np.load(allow_pickle=False)`` or
@@ -17,6 +17,7 @@ Nothing here knows about recommenders; ``recommenders.base`` builds on it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import importlib
 import json
@@ -72,9 +73,20 @@ def fingerprint(*parts) -> str:
     return digest.hexdigest()[:12]
 
 
+@functools.cache
+def code_fingerprint() -> str:
+    """Hash of the model code (every module of ``loyalty_analytics.recommenders`` and this one):
+    a changed fit gives a new version even when ``__version__`` was not bumped, so a rebuild
+    never re-applies a model that the current code would fit differently."""
+    package = Path(__file__).resolve().parent
+    files = sorted((package / "recommenders").glob("*.py")) + [Path(__file__).resolve()]
+    return fingerprint(*(path.read_bytes() for path in files))
+
+
 def artifact_version(model_name: str, params: dict, random_state, data_fingerprint: str, cut_date) -> str:
-    """``<package version>+<10 hex>`` from everything that determines the fitted model."""
-    key = _canonical_json([model_name, params, random_state, data_fingerprint, str(cut_date)])
+    """``<package version>+<10 hex>`` from everything that determines the fitted model: its
+    name, hyper-parameters, random_state, data, cut date and the model code."""
+    key = _canonical_json([model_name, params, random_state, data_fingerprint, str(cut_date), code_fingerprint()])
     return f"{__version__}+{hashlib.sha1(key.encode()).hexdigest()[:10]}"
 
 
