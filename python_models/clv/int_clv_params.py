@@ -1,5 +1,5 @@
-"""Fit BG/NBD and/or Pareto/NBD + Gamma-Gamma on customer_rfm (daily periods).
-Returns (model, parameter, value); see loyalty_analytics.clv.params_table."""
+"""Fit the CLV model (BG/NBD and/or Pareto/NBD + Gamma-Gamma) on the RFM summary and store it:
+(model, parameter, value) rows, see loyalty_analytics.clv.params."""
 from loyalty_analytics import clv, dbt_io
 
 
@@ -7,5 +7,6 @@ def model(dbt, session):
     dbt.config(materialized="table")
     settings = dbt_io.settings(dbt.ref("int_run_parameters"))
     rfm = dbt_io.frames(rfm=dbt.ref("customer_rfm"))["rfm"]
-    fit = clv.fit_clv(rfm, model=settings["clv_model"], penalizer=settings["clv_penalizer"])
-    return clv.params_table(fit, discount_rate=settings["clv_monthly_discount_rate"])
+    clv_model = clv.CLVModel(transaction_model=settings["clv_model"], penalizer=settings["clv_penalizer"],
+                             discount_rate=settings["clv_monthly_discount_rate"])
+    return clv_model.fit(rfm).to_params()

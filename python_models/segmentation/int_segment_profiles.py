@@ -1,11 +1,11 @@
-"""Segmentation: profiles in original units + centroid/scaler parameters (long: one row per
-model × segment × feature). Deterministic: the same seeded fit as int_segments."""
+"""Segment profiles, long (model × segment × feature): members' mean and median from the
+assignments, stored centroid and scaler from int_segmentation_params (no refit)."""
 from loyalty_analytics import dbt_io, segmentation
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    settings = dbt_io.settings(dbt.ref("int_run_parameters"))
-    inputs = dbt_io.frames(rfm=dbt.ref("customer_rfm"), clv=dbt.ref("int_clv_predictions"),
-                           customers=dbt.ref("int_customer_attributes"))
-    return segmentation.segment_customers(**inputs, random_state=settings["random_seed"]).profiles
+    inputs = dbt_io.frames(features=dbt.ref("int_segmentation_features"), segments=dbt.ref("int_customer_segments"),
+                           params=dbt.ref("int_segmentation_params"))
+    stored = segmentation.SegmentationModel.from_params(inputs["params"])
+    return segmentation.segment_profiles(inputs["features"], inputs["segments"], stored)

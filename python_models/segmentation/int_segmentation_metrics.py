@@ -1,12 +1,13 @@
-"""Segmentation metrics (model_name, metric, k, split, value): silhouette per k, stability
-across seeds, ARI against the generator's planted segments when its truth matches."""
+"""Segmentation metric rows (model_name, metric, k, split, value) of the stored
+int_segmentation_params and its assignments: silhouette, k, inertia, silhouette per k, stability
+(an evaluation refit with random_seed + 1, not stored), ARI against the planted segments when
+the truth matches, tier classifier accuracy, weights and shares."""
 from loyalty_analytics import dbt_io, segmentation
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    settings = dbt_io.settings(dbt.ref("int_run_parameters"))
-    inputs = dbt_io.frames(rfm=dbt.ref("customer_rfm"), clv=dbt.ref("int_clv_predictions"),
-                           customers=dbt.ref("int_customer_attributes"))
-    return segmentation.segment_customers(**inputs, random_state=settings["random_seed"],
-                                          stability_check=True, truth="auto").metrics
+    inputs = dbt_io.frames(features=dbt.ref("int_segmentation_features"), segments=dbt.ref("int_customer_segments"),
+                           params=dbt.ref("int_segmentation_params"))
+    stored = segmentation.SegmentationModel.from_params(inputs["params"])
+    return segmentation.evaluate_segmentation(inputs["features"], stored, inputs["segments"], truth="auto")

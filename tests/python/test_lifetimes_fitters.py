@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.optimize import OptimizeResult
 
-from loyalty_analytics import lifetimes_fitters as lf
+from loyalty_analytics.clv import fitters as lf
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -123,7 +123,7 @@ def test_rebuilding_with_the_same_seed_gives_identical_marts(lpoint_build):
     env = lpoint_build.env()
     command = [str(Path(sys.executable).parent / "dbt"), "run", *lpoint_build.dbt_args(),
                "--vars", json.dumps({"dataset": "lpoint"}),
-               "--select", "int_clv_params+ int_segments+ int_recommender_models+"]
+               "--select", "int_clv_params+ int_segmentation_params+ int_recommender_models+"]
     subprocess.run(command, env=env, check=True, cwd=paths.PROJECT_ROOT)
     after = _snapshot(lpoint_build)
     for name, frame in before.items():

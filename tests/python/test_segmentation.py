@@ -1,5 +1,7 @@
-"""Segmentation: k recovery on planted clusters, stability, naming rules, tiers, CDNOW case."""
+"""Segmentation: k recovery on planted clusters, stability, naming rules, tiers, CDNOW case, and
+the stored model (fit once, apply the stored params)."""
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -39,7 +41,14 @@ def planted_customers(n=3000, seed=0):
 def planted():
     df, customers, g = planted_customers()
     X = sg.prepare_features(df, None, customers)
-    return X, g, sg.run_segmentation(X, truth=pd.DataFrame({"customer_id": X["customer_id"], "segment_id": g}))
+    truth = pd.DataFrame({"customer_id": df["customer_id"], "segment_id": g})
+    return X, g, sg.run_segmentation(X, truth=truth)
+
+
+@pytest.fixture(scope="module")
+def fitted(planted):
+    X, _, _ = planted
+    return sg.SegmentationModel().fit(X)
 
 
 def metric(res, model, name):
@@ -83,12 +92,32 @@ def test_name_rules_on_profiles():
     assert names == sg.name_segments(prof)  # deterministic
 
 
-def test_apply_reproduces_from_stored_params(planted):
+def test_stored_params_applied_give_the_fitted_segments(planted, fitted):
+    """Fit once, store as a table, apply the table: the warehouse returns its rows in any order
+    and with its own dtypes, and the applied segments are the fitted ones."""
     X, g, res = planted
-    params = res.params[res.params.model_name == "kmeans_seed001_features"]
-    seg = sg.KMeansSegmenter.from_params(params)
-    assert (seg.apply(X) == res.segments["segment_id_seed001"].to_numpy()).all()
-    assert seg.segment_names == res.models["seed001"].segment_names
+    params = fitted.to_params()
+    warehouse = duckdb.connect()
+    warehouse.register("params", params)
+    stored = warehouse.sql("select * from params order by hash(model_name || component || coalesce(key, ''))").df()
+    applied = sg.SegmentationModel.from_params(stored)
+    for name, segmenter in fitted.segmenters_.items():
+        np.testing.assert_array_equal(applied.segmenters_[name].predict(X), segmenter.labels_)
+        assert applied.segmenters_[name].segment_names_ == segmenter.segment_names_
+        assert applied.segmenters_[name].get_params() == segmenter.get_params()
+    pd.testing.assert_frame_equal(applied.to_params(), params, check_exact=True)
+    pd.testing.assert_frame_equal(applied.predict(X), res.segments, check_exact=True)
+
+
+def test_hyperparameters_in_init_learned_attributes_only_after_fit(planted):
+    X, _, _ = planted
+    model = sg.SegmentationModel(random_state=3, sample_size=500)
+    assert not [name for name in vars(model) if name.endswith("_")]
+    assert model.get_params() == {"k_range": (2, 8), "sample_size": 500, "random_state": 3, "n_init": 10,
+                                  "primary": "seed001"}
+    model.fit(X.head(600))
+    assert {"segmenters_", "primary_", "tiers_"} <= set(vars(model))
+    assert model.segmenters_["seed001"].random_state == 3 and model.tiers_.random_state == 3
 
 
 def test_tiers(planted):
@@ -135,8 +164,12 @@ def test_result_does_not_depend_on_row_order():
     a = sg.run_segmentation(X, truth=None, stability_check=False)
     b = sg.run_segmentation(X.sample(frac=1.0, random_state=1), truth=None, stability_check=False)
     pd.testing.assert_frame_equal(a.segments, b.segments)
+    pd.testing.assert_frame_equal(a.profiles, b.profiles, check_exact=True)
     keep = a.metrics.metric != "fit_seconds"
-    assert np.allclose(a.metrics[keep].value, b.metrics[b.metrics.metric != "fit_seconds"].value, equal_nan=True)
+    pd.testing.assert_frame_equal(a.metrics[keep], b.metrics[b.metrics.metric != "fit_seconds"], check_exact=True)
+    fitted_params = a.params.component != "fit_seconds"
+    pd.testing.assert_frame_equal(a.params[fitted_params], b.params[b.params.component != "fit_seconds"],
+                                  check_exact=True)
 
 
 # Importances of the RandomForest in the 800-customer / seed 7 build: normalised, their float sum
@@ -153,7 +186,11 @@ def test_tier_score_stays_within_1_and_4_in_floating_point():
     grid = np.array(list(product([1, 2, 3, 4], repeat=len(names))))  # every combination of scores
     # cut points apply to the oriented value (direction × column): oriented value = the wanted score
     df = pd.DataFrame({sg.TIER_FEATURES[n]: sg.TIER_DIRECTION[n] * grid[:, j] for j, n in enumerate(names)})
-    tiering = sg.Tiering({n: (1.5, 2.5, 3.5) for n in names}, WEIGHTS_SUMMING_ABOVE_ONE)
+    stored = [("tier_seed004", "weight", None, n, w, None) for n, w in WEIGHTS_SUMMING_ABOVE_ONE.items()]
+    stored += [("tier_seed004", "quartile_cut", None, f"{n}_q{q}", sg.TIER_DIRECTION[n] * cut, None)
+               for n in names for q, cut in zip((25, 50, 75), (1.5, 2.5, 3.5), strict=True)]
+    tiering = sg.TierModel.from_params(pd.DataFrame(stored[::-1], columns=sg.PARAMS_COLUMNS))
+    assert list(tiering.weights_) == names  # the fitted order, whatever the row order
     s = tiering.scores(df)
     assert (s[[f"{n}_score" for n in names]].to_numpy() == grid).all()
     assert s["tier_score"].between(1, 4).all(), s["tier_score"].max()

@@ -1,5 +1,6 @@
 -- Customer → KMeans segment with a rule-based name (seed 001 features; RFM+T+CLV on
--- CDNOW) and seed 004's tier (python_models/segmentation/int_segments).
+-- CDNOW) and seed 004's tier, applied from the stored fit
+-- (python_models/segmentation/int_customer_segments).
 select
     customer_id,
     segment_id,
@@ -16,4 +17,4 @@ select
     monetary_score,
     "T_score" as tenure_score,
     clv_score
-from {{ ref('int_segments') }}
+from {{ ref('int_customer_segments') }}

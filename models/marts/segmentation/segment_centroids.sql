@@ -1,5 +1,6 @@
 -- The fitted segmentation models' parameters, long: per model × segment × feature the
--- centroid (scaled and original units), the scaler and the members' mean and median.
+-- stored centroid (scaled and original units), the scaler and the members' mean and median
+-- (python_models/segmentation/int_segment_profiles).
 select
     model_name as segmentation_model,
     segment_id,

@@ -1,18 +1,15 @@
-"""lifetimes' BG/NBD and Gamma-Gamma fitters, with one fix to their optimiser check.
+"""lifetimes' BG/NBD and Gamma-Gamma fitters with one change: a BFGS "precision loss" stop is
+accepted when the gradient is ~0 (below ``GRADIENT_TOL``); any other optimiser failure still
+raises ``ConvergenceError``, now saying why. Pareto/NBD (its own Nelder-Mead) is unchanged.
+Also :func:`quiet`, the context every lifetimes call here runs in.
 
-lifetimes 0.11.3 (``BaseFitter._fit``) raises ``ConvergenceError`` whenever scipy's BFGS
-reports ``success=False``. BFGS also stops with status 2, "Desired error not necessarily
-achieved due to precision loss", *at* an optimum: the line search cannot improve the last
-digits any more. Which of the two stops a run ends with depends on floating-point details
-such as how many BLAS threads were active (dbt runs Python models in threads, and another
-model may limit them meanwhile): seen on the 30,000-customer benchmark, where the BG/NBD fit
-failed with a gradient of 2e-7. Here that stop is accepted when the gradient is below
-``GRADIENT_TOL``; any other failure still raises ``ConvergenceError`` (now saying why).
-Pareto/NBD has its own Nelder-Mead ``_fit`` and is not affected.
+Why, and what else lifetimes 0.11.3 does on pandas 3 / numpy 2: docs/clv.md, "lifetimes notes".
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import warnings
 
 import numpy as np
@@ -22,9 +19,18 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # lifetimes.utils sets a pandas option pandas 3 deprecates
     import lifetimes
     from autograd import hessian, value_and_grad
+    from lifetimes import ParetoNBDFitter
     from lifetimes.utils import ConvergenceError
 
-__all__ = ["BetaGeoFitter", "ConvergenceError", "GRADIENT_TOL", "GammaGammaFitter", "converged"]
+__all__ = [
+    "GRADIENT_TOL",
+    "BetaGeoFitter",
+    "ConvergenceError",
+    "GammaGammaFitter",
+    "ParetoNBDFitter",
+    "converged",
+    "quiet",
+]
 
 GRADIENT_TOL = 1e-4  # max |gradient| of the (mean) negative log-likelihood at an accepted stop
 _PRECISION_LOSS = 2  # scipy.optimize BFGS status
@@ -61,3 +67,12 @@ class BetaGeoFitter(_ToleratePrecisionLoss, lifetimes.BetaGeoFitter):
 
 class GammaGammaFitter(_ToleratePrecisionLoss, lifetimes.GammaGammaFitter):
     pass
+
+
+@contextlib.contextmanager
+def quiet():
+    """lifetimes prints the scipy result on non-convergence and emits overflow RuntimeWarnings
+    while the optimiser explores; keep both out of dbt logs (failures still raise)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
