@@ -60,6 +60,17 @@ def test_good_marts_pass_every_suite(good_warehouse, gx_root):
     assert (gx_root / "uncommitted" / "data_docs" / "local_site" / "validations").is_dir()
 
 
+def test_validation_never_changes_the_project_file(good_warehouse, gx_root):
+    """GX writes its datasource and one asset per mart into the yml of the context it runs in:
+    that must be the git-ignored working copy, not the committed gx/great_expectations.yml."""
+    validate_warehouse(good_warehouse, gx_root=gx_root, build_docs=False)
+    before = (gx_root / "great_expectations.yml").read_bytes()
+    validate_warehouse(good_warehouse, gx_root=gx_root, build_docs=False)
+    assert (gx_root / "great_expectations.yml").read_bytes() == before
+    assert b"fluent_datasources" not in before
+    assert b"fluent_datasources" in (gx_root / "uncommitted" / "great_expectations.yml").read_bytes()
+
+
 # (id, SQL that injects the defect, mart, expectation type, column) -- one per KIND of rule:
 # each dbt yml rule family, the not-yet-in-yml rules and the rules of suites.py
 DEFECTS = [

@@ -15,6 +15,7 @@ os.environ["GX_ANALYTICS_ENABLED"] = "False"  # before great_expectations is imp
 import contextlib
 import datetime as dt
 import fcntl
+import hashlib
 import functools
 import shutil
 import time
@@ -60,6 +61,30 @@ def _ensure_project(root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(template, yml)
     (root / "uncommitted").mkdir(exist_ok=True)
+
+
+def _working_context_root(root: Path) -> Path:
+    """The folder GX runs in: ``<root>/uncommitted``, holding a copy of the project's
+    great_expectations.yml with its ``uncommitted/`` store paths made relative to it (so the
+    stores and Data Docs stay where they were). GX writes its pandas datasource and one asset
+    per mart into the yml of the context it runs in (and reformats that file); running in the
+    git-ignored copy keeps the committed project file unchanged by validation. The copy is
+    rewritten only when the project file changes (a hash beside it says which version it is);
+    the stored validation definitions and checkpoint name assets of the old copy's datasource,
+    so those caches are dropped with it (every run rebuilds them anyway)."""
+    work = root / "uncommitted"
+    template = (root / "great_expectations.yml").read_text().replace("uncommitted/", "")
+    digest = hashlib.sha256(template.encode()).hexdigest()
+    stamp = work / ".great_expectations.yml.sha256"
+    copy = work / "great_expectations.yml"
+    if not copy.exists() or not stamp.exists() or stamp.read_text() != digest:
+        for cache in ("validation_definitions", "checkpoints"):
+            shutil.rmtree(work / cache, ignore_errors=True)
+        tmp = work / f".great_expectations.yml.tmp-{os.getpid()}"
+        tmp.write_text(template)
+        os.replace(tmp, copy)
+        stamp.write_text(digest)
+    return work
 
 
 @contextlib.contextmanager
@@ -238,7 +263,7 @@ def _replace(factory, obj):
 def _open_context(root: Path):
     import great_expectations as gx
 
-    context = gx.get_context(mode="file", context_root_dir=str(root))
+    context = gx.get_context(mode="file", context_root_dir=str(_working_context_root(root)))
     try:
         ds = context.data_sources.get(DATASOURCE_NAME)
     except (KeyError, ValueError):
