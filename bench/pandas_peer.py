@@ -4,7 +4,7 @@ the benchmark (time it against the dbt models) and by tests/python/test_pandas_p
 
 It reads the same prepared CSV files dbt reads (data/prepared/*.csv, written by
 `loyalty_analytics.ingest`), keeps only the rows the staging models keep (the quarantine
-rules of stg_lpoint__purchase_lines / stg_lpoint__service_uses), builds the canonical
+rules of int_purchase_lines_checked / int_service_uses_checked), builds the canonical
 transactions (clean PDDE lines + clean COP_U rows, as int_transactions) and computes:
 
 - ``rfm``          ≙ marts.customer_rfm: lifetimes-style frequency / recency / T /
@@ -116,7 +116,7 @@ def load_transactions(prepared_dir: Path, period: tuple[str, str] = PERIOD,
     start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1])
     max_amount, max_quantity = plausibility_bounds()
 
-    # PDDE: the quarantine rules of stg_lpoint__purchase_lines (first copy of a duplicate is kept).
+    # PDDE: the quarantine rules of int_purchase_lines_checked (first copy of a duplicate is kept).
     pdde = _read(prepared_dir / PDDE.file, PDDE_COLUMNS, engine)
     pdde["purchase_date"] = _dates(pdde["de_dt"])
     clean = (
@@ -138,7 +138,7 @@ def load_transactions(prepared_dir: Path, period: tuple[str, str] = PERIOD,
         "product_code": pdde["pd_c"],
         "purchase_date": pdde["purchase_date"],
         "purchase_hour": pdde["de_hr"].astype("int64"),
-        "amount": pdde["buy_am"],
+        "spend": pdde["buy_am"],
         "quantity": pdde["buy_ct"].astype("int64"),
     })
     # int_purchase_lines: inner join with the catalogue for the major category.
@@ -147,7 +147,7 @@ def load_transactions(prepared_dir: Path, period: tuple[str, str] = PERIOD,
         on="product_code", how="inner",
     )
 
-    # COP_U: the rules of stg_lpoint__service_uses.
+    # COP_U: the rules of int_service_uses_checked.
     cop = _read(prepared_dir / COP_U.file, COP_U_COLUMNS, engine)
     cop["purchase_date"] = _dates(cop["de_dt"])
     clean = (
@@ -160,9 +160,9 @@ def load_transactions(prepared_dir: Path, period: tuple[str, str] = PERIOD,
     )
     cop = cop.loc[clean]
     transactions = pd.concat([
-        lines[["customer_id", "receipt_id", "purchase_date", "amount"]],
+        lines[["customer_id", "receipt_id", "purchase_date", "spend"]],
         pd.DataFrame({"customer_id": cop["cust"], "receipt_id": cop["rct_no"],
-                      "purchase_date": cop["purchase_date"], "amount": cop["buy_am"]}),
+                      "purchase_date": cop["purchase_date"], "spend": cop["buy_am"]}),
     ], ignore_index=True)
     return lines, transactions
 
@@ -172,9 +172,9 @@ def rfm(transactions: pd.DataFrame, observation_end: pd.Timestamp) -> pd.DataFra
     tx = transactions.loc[transactions["purchase_date"] <= observation_end]
     # int_receipts: one row per customer × receipt (date = first line's date).
     receipts = tx.groupby(["customer_id", "receipt_id"], sort=False).agg(
-        purchase_date=("purchase_date", "min"), amount=("amount", "sum")).reset_index()
+        purchase_date=("purchase_date", "min"), spend=("spend", "sum")).reset_index()
     # int_customer_daily_spend
-    days = receipts.groupby(["customer_id", "purchase_date"], sort=False)["amount"].sum().reset_index(name="spend")
+    days = receipts.groupby(["customer_id", "purchase_date"], sort=False)["spend"].sum().reset_index(name="spend")
     first = days.groupby("customer_id")["purchase_date"].transform("min")
     days["repeat_spend"] = days["spend"].where(days["purchase_date"] > first)
     summary = days.groupby("customer_id").agg(
@@ -184,7 +184,7 @@ def rfm(transactions: pd.DataFrame, observation_end: pd.Timestamp) -> pd.DataFra
         repeat_spend=("repeat_spend", "sum"),
     )
     receipts_per_customer = receipts.groupby("customer_id").agg(
-        n_receipts=("receipt_id", "size"), total_spend=("amount", "sum"))
+        n_receipts=("receipt_id", "size"), total_spend=("spend", "sum"))
     out = summary.join(receipts_per_customer, how="inner")
     n_days = out["n_purchase_days"]
     out["frequency"] = (n_days - 1).astype("float64")
@@ -279,7 +279,7 @@ def sessions(lines: pd.DataFrame, observation_end: pd.Timestamp) -> pd.DataFrame
     keyed = lines.assign(session_start=session_start)
     keys = ["customer_id", "affiliate_code", "channel", "session_start"]
     out = keyed.groupby(keys, sort=False).agg(
-        n_lines=("quantity", "size"), n_units=("quantity", "sum"), spend=("amount", "sum")).reset_index()
+        n_lines=("quantity", "size"), n_units=("quantity", "sum"), spend=("spend", "sum")).reset_index()
     out = out.loc[out["session_start"].dt.normalize() <= observation_end]
     starts = out["session_start"].dt.strftime("%Y-%m-%d %H")
     out.insert(0, "session_id", [

@@ -38,10 +38,11 @@ SAMPLE_SECONDS = 0.2
 # dbt models that compute what the pandas peer computes (load + the three features), for the ratio.
 PEER_SQL_MODELS = {
     "load": ["stg_lpoint__customers", "stg_lpoint__products", "stg_lpoint__purchase_lines",
-             "stg_lpoint__service_uses", "stg_lpoint__lpay_payments", "int_transactions", "int_run_parameters",
+             "stg_lpoint__service_uses", "stg_lpoint__lpay_payments", "int_purchase_lines_checked",
+             "int_service_uses_checked", "int_lpay_payments_checked", "int_transactions", "int_run_parameters",
              "int_purchase_lines"],
-    "rfm": ["int_receipts", "int_customer_daily_spend", "customer_rfm"],
-    "preference": ["int_customer_product_days", "customer_product_preference"],
+    "rfm": ["int_receipts", "int_customer_daily_spend", "int_customer_summary", "customer_rfm"],
+    "preference": ["int_customer_product_days", "int_preference_scores", "customer_product_preference"],
     "sessions": ["int_sessions", "customer_sessions"],
 }
 # --sql-only: the SQL feature marts and everything upstream (no dbt Python model).

@@ -10,7 +10,9 @@
         'cdnow_sample': {'period_start': '1997-01-01', 'period_end': '1998-06-30', 'calibration_end': '1997-09-30'},
     } -%}
     {%- if var('dataset') not in defaults -%}
-        {{ exceptions.raise_compiler_error("Unknown dataset '" ~ var('dataset') ~ "': use lpoint, cdnow or cdnow_sample") }}
+        {{ exceptions.raise_compiler_error(
+            "Unknown dataset '" ~ var('dataset') ~ "': use lpoint, cdnow or cdnow_sample"
+        ) }}
     {%- endif -%}
     {{ return(defaults[var('dataset')]) }}
 {%- endmacro %}
@@ -40,7 +42,8 @@
 
 {% macro checked_number(name, default) -%}
     {%- set value = var(name, default) -%}
-    {%- if value is not number and not modules.re.fullmatch('[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?', value | string) -%}
+    {%- set number_pattern = '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?' -%}
+    {%- if value is not number and not modules.re.fullmatch(number_pattern, value | string) -%}
         {{ exceptions.raise_compiler_error("var " ~ name ~ " must be a number, got '" ~ value ~ "'") }}
     {%- endif -%}
     {{ return(value) }}

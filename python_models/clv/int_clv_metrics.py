@@ -6,7 +6,7 @@ from loyalty_analytics import clv, dbt_io
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    inputs = dbt_io.frames(rfm=dbt.ref("customer_rfm"), cal_holdout=dbt.ref("int_rfm_calibration_holdout"),
+    inputs = dbt_io.frames(rfm=dbt.ref("int_customer_summary"), cal_holdout=dbt.ref("int_rfm_calibration_holdout"),
                            params=dbt.ref("int_clv_params"))
     return clv.evaluate_clv(inputs["rfm"], clv.CLVModel.from_params(inputs["params"]), inputs["cal_holdout"],
                             truth="auto")

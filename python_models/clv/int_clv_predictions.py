@@ -4,5 +4,5 @@ from loyalty_analytics import clv, dbt_io
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    inputs = dbt_io.frames(rfm=dbt.ref("customer_rfm"), params=dbt.ref("int_clv_params"))
+    inputs = dbt_io.frames(rfm=dbt.ref("int_customer_summary"), params=dbt.ref("int_clv_params"))
     return clv.CLVModel.from_params(inputs["params"]).predict(inputs["rfm"])

@@ -10,5 +10,5 @@ def model(dbt, session):
     settings = dbt_io.settings(dbt.ref("int_run_parameters"))
     data = jobs.history(settings["observation_end"], lines=dbt.ref("int_session_lines").project(jobs.LINE_COLUMNS),
                         customers=dbt.ref("int_customer_attributes"), products=dbt.ref("stg_lpoint__products"),
-                        preference=dbt.ref("customer_product_preference").project(jobs.PREFERENCE_COLUMNS))
+                        preference=dbt.ref("int_preference_scores").project(jobs.PREFERENCE_COLUMNS))
     return jobs.store_models(jobs.neural_models(settings["random_seed"]), data, used_for="published")

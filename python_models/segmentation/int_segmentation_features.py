@@ -5,6 +5,6 @@ from loyalty_analytics import dbt_io, segmentation
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    inputs = dbt_io.frames(rfm=dbt.ref("customer_rfm"), clv=dbt.ref("int_clv_predictions"),
+    inputs = dbt_io.frames(rfm=dbt.ref("int_customer_summary"), clv=dbt.ref("int_clv_predictions"),
                            customers=dbt.ref("int_customer_attributes"))  # no rows for CDNOW
     return segmentation.prepare_features(**inputs)

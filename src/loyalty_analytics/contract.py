@@ -178,8 +178,9 @@ LPOINT = Dataset(
             Column("pd_c", CODE, "Product code."),
             Column("de_dt", DATE, "Purchase date, YYYYMMDD."),
             Column("de_hr", HOUR, "Purchase hour, 0..23."),
-            Column("buy_am", NUMERIC, "Amount.", unit="KRW"),
-            Column("buy_ct", INT, "Quantity.", unit="units"),
+            Column("buy_am", NUMERIC, "Amount of the line (zero or negative for cancellations and returns).",
+                   unit="KRW"),
+            Column("buy_ct", INT, "Quantity bought.", unit="units"),
         )),
         Table("cop_u", "LPOINT_BIG_COMP_03_COP_U.csv", "use of service affiliates (B01, C01, C02, D01, D02, E01).", (
             _customer(),
@@ -190,20 +191,20 @@ LPOINT = Dataset(
             Column("de_dt", DATE, "Payment date, YYYYMMDD."),
             Column("vst_dt", DATE, "Visit date, YYYYMMDD."),
             Column("de_hr", HOUR, "Payment hour, 0..23."),
-            Column("buy_am", NUMERIC, "Amount.", unit="KRW"),
+            Column("buy_am", NUMERIC, "Amount paid for the service use.", unit="KRW"),
         )),
         Table("pd_clac", "LPOINT_BIG_COMP_04_PD_CLAC.csv", "product catalogue with a 3-level hierarchy.", (
             Column("pd_c", KEY, "Product code."),
-            Column("pd_nm", TEXT, "Product name."),
-            Column("clac_hlv_nm", TEXT, "Major category."),
-            Column("clac_mcls_nm", TEXT, "Middle category."),
+            Column("pd_nm", TEXT, "Product name (Korean text)."),
+            Column("clac_hlv_nm", TEXT, "Major category (Korean text)."),
+            Column("clac_mcls_nm", TEXT, "Middle category under the major one (Korean text)."),
         )),
         Table("br", "LPOINT_BIG_COMP_05_BR.csv", "stores.", (
             Column("br_c", KEY, "Store code."),
             # not counted against the known codes: the report counts them in the spend files only
             Column("cop_c", CODE, "Affiliate of the store."),
-            Column("zon_hlv", TEXT, "Region."),
-            Column("zon_mcls", TEXT, "Sub-region."),
+            Column("zon_hlv", TEXT, "Region of the store, Z01..Z17."),
+            Column("zon_mcls", TEXT, "Sub-region of the store."),
         )),
         Table("lpay", "LPOINT_BIG_COMP_06_LPAY.csv", "L.Pay payments; rct_no links to the receipt it paid.", (
             _customer(),
@@ -230,7 +231,7 @@ CDNOW = Dataset(
             Column("customer_id", CODE, "CDNOW customer id."),
             Column("purchase_date", ISO_DATE, "Purchase day."),
             Column("quantity", INT, "Quantity.", unit="CDs"),
-            Column("amount", NUMERIC, "Amount.", unit="USD"),
+            Column("amount", NUMERIC, "Dollar value of the transaction (0 occurs in the log).", unit="USD"),
         )),
     ),
 )

@@ -155,7 +155,7 @@ def test_quarantined_rows_never_reach_transactions(defective_build):
                      f"where transaction_line_id in ({', '.join(ids)})").fetchall()[0][0]
     kept = con.sql("select count(*) from intermediate.int_transactions "
                    f"where customer_id = '{LAST_DAY_CUSTOMER}'").fetchall()[0][0]
-    max_amount = con.sql("select max(amount) from intermediate.int_transactions").fetchall()[0][0]
+    max_amount = con.sql("select max(spend) from intermediate.int_transactions").fetchall()[0][0]
     con.close()
     assert leaked == 0
     assert kept == 1
@@ -187,7 +187,7 @@ def test_quarantine_counts_are_printed_per_reason(defective_build, capsys):
 def test_rfm_of_last_day_only_customer_equals_lifetimes(defective_build):
     con = connect(defective_build.layout)
     observation_end = con.sql("select observation_end from intermediate.int_run_parameters").fetchall()[0][0]
-    tx = con.sql("select customer_id, purchase_date, amount from intermediate.int_transactions").df()
+    tx = con.sql("select customer_id, purchase_date, spend as amount from intermediate.int_transactions").df()
     ours = con.sql("select customer_id, frequency, recency, T, monetary_value from marts.customer_rfm").df().set_index("customer_id")
     con.close()
     tx["purchase_date"] = pd.to_datetime(tx["purchase_date"])

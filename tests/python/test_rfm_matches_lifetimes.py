@@ -18,7 +18,7 @@ def _compare(layout) -> pd.DataFrame:
     try:
         observation_end = con.sql("select observation_end from intermediate.int_run_parameters").fetchall()[0][0]
         transactions = con.sql(
-            "select customer_id, purchase_date, amount from intermediate.int_transactions"
+            "select customer_id, purchase_date, spend as amount from intermediate.int_transactions"
         ).df()
         ours = con.sql(f"select customer_id, {', '.join(COLUMNS)} from marts.customer_rfm").df()
     finally:

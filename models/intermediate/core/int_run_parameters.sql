@@ -8,7 +8,7 @@ select
     {% if var('observation_end', none) %}
     date '{{ checked_date('observation_end', var('observation_end')) }}'
     {% else %}
-    (select max(purchase_date) from {{ ref('int_transactions') }})
+        (select max(purchase_date) from {{ ref('int_transactions') }})
     {% endif %} as observation_end,
     -- model settings the dbt Python models read from here (vars, with these defaults)
     {{ sql_string(var('clv_model', 'bgnbd' if var('dataset', 'lpoint') == 'lpoint' else 'auto')) }} as clv_model,

@@ -7,77 +7,80 @@
 -- CDNOW: each transaction line. Quarantined rows never reach this model.
 {% if var('dataset') == 'lpoint' %}
 
-with lpay_paid_receipts as (
-    select distinct customer_id, receipt_id
-    from {{ ref('stg_lpoint__lpay_payments') }}
-    where quarantine_reason is null
-      and not is_outside_affiliates
-),
+    with lpay_paid_receipts as (
+        select distinct
+            customer_id,
+            receipt_id
+        from {{ ref('int_lpay_payments_checked') }}
+        where
+            quarantine_reason is null
+            and not is_outside_affiliates
+    ),
 
-purchase_lines as (
+    purchase_lines as (
+        select
+            purchase_line_id as transaction_line_id,
+            'lpoint_pdde' as source_system,
+            customer_id,
+            receipt_id,
+            affiliate_code,
+            channel,
+            store_id,
+            product_code,
+            purchased_at,
+            purchase_date,
+            spend,
+            quantity
+        from {{ ref('int_purchase_lines_checked') }}
+        where quarantine_reason is null
+    ),
+
+    service_uses as (
+        select
+            service_use_id as transaction_line_id,
+            'lpoint_cop_u' as source_system,
+            customer_id,
+            receipt_id,
+            affiliate_code,
+            channel,
+            store_id,
+            cast(null as varchar) as product_code,
+            purchased_at,
+            purchase_date,
+            spend,
+            1 as quantity
+        from {{ ref('int_service_uses_checked') }}
+        where quarantine_reason is null
+    ),
+
+    spend_events as (
+        select * from purchase_lines
+        union all
+        select * from service_uses
+    )
+
     select
-        purchase_line_id as transaction_line_id,
-        'lpoint_pdde' as source_system,
-        customer_id,
-        receipt_id,
-        affiliate_code,
-        channel,
-        store_id,
-        product_code,
-        purchased_at,
-        purchase_date,
-        amount_krw as amount,
-        quantity
-    from {{ ref('stg_lpoint__purchase_lines') }}
-    where quarantine_reason is null
-),
-
-service_uses as (
-    select
-        service_use_id as transaction_line_id,
-        'lpoint_cop_u' as source_system,
-        customer_id,
-        receipt_id,
-        affiliate_code,
-        channel,
-        store_id,
-        cast(null as varchar) as product_code,
-        purchased_at,
-        purchase_date,
-        amount_krw as amount,
-        1 as quantity
-    from {{ ref('stg_lpoint__service_uses') }}
-    where quarantine_reason is null
-),
-
-spend_events as (
-    select * from purchase_lines
-    union all
-    select * from service_uses
-)
-
-select
-    spend_events.*,
-    lpay_paid_receipts.receipt_id is not null as paid_with_lpay
-from spend_events
-left join lpay_paid_receipts using (customer_id, receipt_id)
+        spend_events.*,
+        lpay_paid_receipts.receipt_id is not null as paid_with_lpay
+    from spend_events
+    left join lpay_paid_receipts using (customer_id, receipt_id)
 
 {% else %}
 
-select
-    transaction_line_id,
-    'cdnow' as source_system,
-    customer_id,
-    receipt_id,
-    'CDNOW' as affiliate_code,
-    'offline' as channel,
-    cast(null as varchar) as store_id,
-    cast(null as varchar) as product_code,
-    purchased_at,
-    purchase_date,
-    amount_usd as amount,
-    quantity,
-    false as paid_with_lpay
-from {{ ref('stg_cdnow__transactions') }}
+    select
+        transaction_line_id,
+        'cdnow' as source_system,
+        customer_id,
+        receipt_id,
+        'CDNOW' as affiliate_code,
+        'offline' as channel,
+        cast(null as varchar) as store_id,
+        cast(null as varchar) as product_code,
+        purchased_at,
+        purchase_date,
+        amount_usd as spend,
+        quantity,
+        false as paid_with_lpay
+    from {{ ref('stg_cdnow__transactions') }}
 
 {% endif %}

@@ -3,7 +3,7 @@
 select
     customer_id,
     purchase_date,
-    sum(amount) as spend,
+    sum(spend) as spend,
     count(*) as n_receipts
 from {{ ref('int_receipts') }}
 group by customer_id, purchase_date

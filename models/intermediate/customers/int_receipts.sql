@@ -8,7 +8,7 @@ select
     any_value(channel) as channel,
     min(purchased_at) as purchased_at,
     min(purchase_date) as purchase_date,
-    sum(amount) as amount,
+    sum(spend) as spend,
     count(*) as n_lines,
     bool_or(paid_with_lpay) as paid_with_lpay
 from {{ ref('int_transactions') }}

@@ -2,7 +2,11 @@
 -- calibration_end, and what each customer did after it up to observation_end.
 -- Only customers whose first purchase is on or before calibration_end.
 with params as (
-    select calibration_end, observation_end from {{ ref('int_run_parameters') }}
+    select
+        calibration_end,
+        observation_end,
+        {{ days_between('calibration_end', 'observation_end') }} as holdout_days
+    from {{ ref('int_run_parameters') }}
 ),
 
 days as (
@@ -12,7 +16,7 @@ days as (
         daily.spend,
         min(daily.purchase_date) over (partition by daily.customer_id) as first_purchase_date
     from {{ ref('int_customer_daily_spend') }} as daily
-    where daily.purchase_date <= (select observation_end from params)
+    where daily.purchase_date <= (select params.observation_end from params)
 ),
 
 calibration as (
@@ -23,7 +27,7 @@ calibration as (
         max(purchase_date) as last_purchase_date,
         sum(spend) filter (where purchase_date > first_purchase_date) as repeat_spend
     from days
-    where purchase_date <= (select calibration_end from params)
+    where purchase_date <= (select params.calibration_end from params)
     group by customer_id
 ),
 
@@ -33,18 +37,22 @@ holdout as (
         count(*) as n_purchase_days,
         avg(spend) as mean_spend
     from days
-    where purchase_date > (select calibration_end from params)
+    where purchase_date > (select params.calibration_end from params)
     group by customer_id
 )
 
 select
     calibration.customer_id,
     cast(calibration.n_purchase_days - 1 as double) as frequency_cal,
-    cast({{ days_between('calibration.first_purchase_date', 'calibration.last_purchase_date') }} as double) as recency_cal,
-    cast({{ days_between('calibration.first_purchase_date', '(select calibration_end from params)') }} as double) as T_cal,
+    cast(
+        {{ days_between('calibration.first_purchase_date', 'calibration.last_purchase_date') }} as double
+    ) as recency_cal,
+    cast(
+        {{ days_between('calibration.first_purchase_date', '(select params.calibration_end from params)') }} as double
+    ) as T_cal,
     coalesce(calibration.repeat_spend / nullif(calibration.n_purchase_days - 1, 0), 0) as monetary_value_cal,
     cast(coalesce(holdout.n_purchase_days, 0) as double) as frequency_holdout,
     coalesce(holdout.mean_spend, 0) as monetary_value_holdout,
-    cast({{ days_between('(select calibration_end from params)', '(select observation_end from params)') }} as double) as duration_holdout
+    cast((select params.holdout_days from params) as double) as duration_holdout
 from calibration
 left join holdout using (customer_id)

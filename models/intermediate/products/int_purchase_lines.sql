@@ -13,7 +13,7 @@ select
     p.category_middle,
     t.purchased_at,
     t.purchase_date,
-    t.amount,
+    t.spend,
     t.quantity,
     t.paid_with_lpay
 from {{ ref('int_transactions') }} as t

@@ -5,20 +5,27 @@ with params as (
 ),
 
 monthly as (
-    select customer_id, date_trunc('month', purchase_date) as activity_month, sum(amount) as spend
+    select
+        customer_id,
+        date_trunc('month', purchase_date) as activity_month,
+        sum(spend) as spend
     from {{ ref('int_transactions') }}
-    where purchase_date <= (select observation_end from params)
+    where purchase_date <= (select params.observation_end from params)
     group by customer_id, activity_month
 ),
 
 cohort_of as (
-    select customer_id, min(activity_month) as cohort_month
+    select
+        customer_id,
+        min(activity_month) as cohort_month
     from monthly
     group by customer_id
 ),
 
 cohorts as (
-    select cohort_month, count(*) as cohort_size
+    select
+        cohort_month,
+        count(*) as cohort_size
     from cohort_of
     group by cohort_month
 ),
@@ -29,9 +36,18 @@ grid as (
         cohorts.cohort_size,
         cast(offsets.months_since_first as integer) as months_since_first
     from cohorts
-    cross join range(0, 1 + date_diff('month', (select min(cohort_month) from cohorts), (select observation_end from params))) as offsets(months_since_first)
-    where cohorts.cohort_month + to_months(cast(offsets.months_since_first as integer))
-        <= date_trunc('month', (select observation_end from params))
+    cross join
+        range(
+            0,
+            1 + date_diff(
+                'month',
+                (select min(first_cohort.cohort_month) from cohorts as first_cohort),
+                (select params.observation_end from params)
+            )
+        ) as offsets (months_since_first)
+    where
+        cohorts.cohort_month + to_months(cast(offsets.months_since_first as integer))
+        <= date_trunc('month', (select params.observation_end from params))
 ),
 
 activity as (

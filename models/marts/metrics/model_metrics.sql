@@ -6,24 +6,24 @@
 {% endif %}
 with unioned as (
     {% for source in sources %}
-    select
-        cast(model_name as varchar) as model_name,
-        cast(metric as varchar) as metric,
-        cast(k as integer) as k,
-        cast(split as varchar) as split,
-        cast(value as double) as value
-    from {{ ref(source) }}
-    {% if not loop.last %}union all{% endif %}
+        select
+            cast(model_name as varchar) as model_name,
+            cast(metric as varchar) as metric,
+            cast(k as integer) as k,
+            cast(split as varchar) as split,
+            cast(value as double) as value
+        from {{ ref(source) }}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
     {% if var('dataset', 'lpoint') == 'lpoint' %}
-    union all
-    select
-        'preference_score_' || affiliate_code,
-        'repurchase_rate',
-        cast(null as integer),
-        'threshold_' || cast(threshold as varchar),
-        repurchase_rate
-    from {{ ref('preference_score_backtest') }}
+        union all
+        select
+            'preference_score_' || affiliate_code as model_name,
+            'repurchase_rate' as metric,
+            cast(null as integer) as k,
+            'threshold_' || cast(threshold as varchar) as split,
+            repurchase_rate as value
+        from {{ ref('int_preference_backtest') }}
     {% endif %}
 )
 

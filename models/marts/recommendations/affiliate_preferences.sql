@@ -5,11 +5,12 @@ with per_affiliate as (
         receipts.customer_id,
         receipts.affiliate_code,
         count(*) as n_receipts,
-        sum(receipts.amount) as spend
+        sum(receipts.spend) as spend
     from {{ ref('int_receipts') }} as receipts
     inner join {{ ref('affiliates') }} as affiliates using (affiliate_code)
-    where affiliates.affiliate_kind = 'retail'
-      and receipts.purchase_date <= {{ observation_end() }}
+    where
+        affiliates.affiliate_kind = 'retail'
+        and receipts.purchase_date <= {{ observation_end() }}
     group by receipts.customer_id, receipts.affiliate_code
 )
 

@@ -12,45 +12,35 @@ with parameters as (
 ),
 
 {% if var('dataset', 'lpoint') == 'lpoint' %}
-recommenders as (
-    select
-        model_name,
-        'recommender' as model_kind,
-        version,
-        cast(cut_date as date) as cut_date,
-        cast(random_state as integer) as random_state,
-        data_fingerprint,
-        cast(trained_at as timestamp) as trained_at,
-        cast(fit_seconds as double) as fit_seconds,
-        artifact_path,
-        artifact_path || '/metadata.json' as params_location,
-        'marts.model_metrics where model_name = ''' || model_name || '''' as metrics_location,
-        used_for
-    from {{ ref('int_recommender_evaluation_models') }}
-    union all
-    select
-        model_name,
-        'recommender',
-        version,
-        cast(cut_date as date),
-        cast(random_state as integer),
-        data_fingerprint,
-        cast(trained_at as timestamp),
-        cast(fit_seconds as double),
-        artifact_path,
-        artifact_path || '/metadata.json',
-        'marts.model_metrics where model_name = ''' || model_name || '''',
-        used_for
-    from {{ ref('int_recommender_models') }}
-),
+    recommenders as (
+        {% for registry in ['int_recommender_evaluation_models', 'int_recommender_models'] %}
+            select
+                model_name,
+                'recommender' as model_kind,
+                version,
+                cast(cut_date as date) as cut_date,
+                cast(random_state as integer) as random_state,
+                data_fingerprint,
+                cast(trained_at as timestamp) as trained_at,
+                cast(fit_seconds as double) as fit_seconds,
+                artifact_path,
+                artifact_path || '/metadata.json' as params_location,
+                'marts.model_metrics where model_name = ''' || model_name || '''' as metrics_location,
+                used_for
+            from {{ ref(registry) }}
+            {% if not loop.last %}union all{% endif %}
+        {% endfor %}
+    ),
 {% endif %}
 
 -- CLV: the version is a hash of the stored parameter values (fit_seconds left out: it varies)
 clv_params as (
     select
         model,
-        left(md5(string_agg(parameter || '=' || coalesce(cast(value as varchar), 'null'), ';' order by parameter)
-            filter (where parameter <> 'fit_seconds')), 10) as params_hash,
+        left(md5(
+            string_agg(parameter || '=' || coalesce(cast(value as varchar), 'null'), ';' order by parameter)
+            filter (where parameter <> 'fit_seconds')
+        ), 10) as params_hash,
         max(value) filter (where parameter = 'fit_seconds') as fit_seconds
     from {{ ref('int_clv_params') }}
     group by model
@@ -72,8 +62,9 @@ clv as (
         clv_params.fit_seconds,
         cast(null as varchar) as artifact_path,
         'marts.clv_model_params where model = ''' || clv_params.model || '''' as params_location,
-        case when clv_metric_models.model_name is not null
-            then 'marts.model_metrics where model_name = ''' || clv_metric_models.model_name || ''''
+        case
+            when clv_metric_models.model_name is not null
+                then 'marts.model_metrics where model_name = ''' || clv_metric_models.model_name || ''''
         end as metrics_location,
         'published' as used_for
     from clv_params
@@ -102,8 +93,8 @@ segmentation as (
 
 unioned as (
     {% if var('dataset', 'lpoint') == 'lpoint' %}
-    select * from recommenders
-    union all
+        select * from recommenders
+        union all
     {% endif %}
     select * from clv
     union all

@@ -15,6 +15,6 @@ select
     recency_score,
     frequency_score,
     monetary_score,
-    "T_score" as tenure_score,
+    T_score as tenure_score,
     clv_score
 from {{ ref('int_customer_segments') }}

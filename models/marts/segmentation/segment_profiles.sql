@@ -1,17 +1,29 @@
 -- One row per segment of each segmentation model, in original units: size, share and the
 -- members' mean RFM, spend split, tenure and CLV. Silhouette from the model's metrics.
+-- Reads the intermediate models behind customer_segments, customer_rfm and customer_clv.
 with assignments as (
-    select customer_id, segmentation_model, segment_id, segment_name
-    from {{ ref('customer_segments') }}
+    select
+        customer_id,
+        segmentation_model,
+        segment_id,
+        segment_name
+    from {{ ref('int_customer_segments') }}
     union all
-    select customer_id, 'kmeans_rfmtclv_features', segment_id_rfmtclv, segment_name_rfmtclv
-    from {{ ref('customer_segments') }}
-    where segment_id_rfmtclv is not null
-      and segmentation_model != 'kmeans_rfmtclv_features'
+    select
+        customer_id,
+        'kmeans_rfmtclv_features' as segmentation_model,
+        segment_id_rfmtclv as segment_id,
+        segment_name_rfmtclv as segment_name
+    from {{ ref('int_customer_segments') }}
+    where
+        segment_id_rfmtclv is not null
+        and segmentation_model != 'kmeans_rfmtclv_features'
 ),
 
 silhouettes as (
-    select model_name as segmentation_model, value as silhouette
+    select
+        model_name as segmentation_model,
+        value as silhouette
     from {{ ref('int_segmentation_metrics') }}
     where metric = 'silhouette' and split = 'full'
 )
@@ -37,7 +49,7 @@ select
     avg(clv.clv_12m order by customer_id) as mean_clv_12m,
     avg(clv.p_alive order by customer_id) as mean_p_alive
 from assignments
-inner join {{ ref('customer_rfm') }} as rfm using (customer_id)
-inner join {{ ref('customer_clv') }} as clv using (customer_id)
+inner join {{ ref('int_customer_summary') }} as rfm using (customer_id)
+inner join {{ ref('int_clv_predictions') }} as clv using (customer_id)
 left join silhouettes using (segmentation_model)
 group by assignments.segmentation_model, assignments.segment_id

@@ -11,7 +11,10 @@ select
     category_majors,
     n_units,
     spend,
-    date_diff('minute', lag(session_start) over (partition by customer_id order by session_start, session_id), session_start) / 1440.0
+    date_diff(
+        'minute', lag(session_start) over (partition by customer_id order by session_start, session_id), session_start
+    )
+    / 1440.0
         as days_since_previous_session
 from {{ ref('int_sessions') }}
 where cast(session_start as date) <= {{ observation_end() }}

@@ -34,9 +34,9 @@ from .sequential import SequentialRecommender
 from .topk import recommend_per_affiliate
 from .torch_utils import SESSION_LOCK
 
-# The purchase lines' money column. The SQL layer is renaming it `spend`; this is the one place
+# The purchase lines' money column (`spend`, as everywhere after staging); this is the one place
 # that names it (InteractionData keeps calling it `amount`).
-LINE_AMOUNT_COLUMN = "amount"
+LINE_AMOUNT_COLUMN = "spend"
 # Only what build_interaction_data reads: converting every column of 4.5M lines to pandas
 # costs minutes and gigabytes at the real scale.
 LINE_COLUMNS = ("customer_id, product_code, affiliate_code, purchased_at, session_id, quantity, "

@@ -1,0 +1,69 @@
+{{ config(materialized='table') }}
+
+-- Every PDDE line with its quarantine_reason (null = clean; first matching rule wins, macro
+-- quarantine_reason, docs/bad_input.md). int_transactions keeps the clean lines,
+-- int_quarantined_rows lists the others with their file line.
+with lines as (
+    select * from {{ ref('stg_lpoint__purchase_lines') }}
+),
+
+customers as (
+    select customer_id from {{ ref('stg_lpoint__customers') }}
+),
+
+products as (
+    select product_code from {{ ref('stg_lpoint__products') }}
+),
+
+retail_affiliates as (
+    select affiliate_code from {{ ref('affiliates') }}
+    where affiliate_kind = 'retail'
+),
+
+-- An exact copy of an earlier line (every column) is a duplicate; the first copy is kept.
+numbered as (
+    select
+        *,
+        row_number() over (
+            partition by
+                customer_id, receipt_id, channel_code, affiliate_code, store_id,
+                product_code, purchase_date, purchase_hour, amount_krw, quantity
+            order by source_line
+        ) as copy_number
+    from lines
+),
+
+flagged as (
+    select
+        numbered.*,
+        numbered.amount_krw as spend,
+        customers.customer_id is not null as is_known_customer,
+        products.product_code is not null as is_known_product,
+        retail_affiliates.affiliate_code is not null as is_known_affiliate
+    from numbered
+    left join customers using (customer_id)
+    left join products using (product_code)
+    left join retail_affiliates using (affiliate_code)
+)
+
+select
+    purchase_line_id,
+    source_line,
+    customer_id,
+    receipt_id,
+    channel,
+    affiliate_code,
+    store_id,
+    product_code,
+    purchase_date,
+    purchase_hour,
+    purchased_at,
+    spend,
+    quantity,
+    {{ quarantine_reason(
+        ['duplicate_line', 'unknown_customer', 'unknown_product', 'unknown_affiliate', 'unknown_channel',
+         'non_positive_amount', 'implausible_amount', 'non_positive_quantity', 'implausible_quantity',
+         'date_outside_period'],
+        date_column='purchase_date'
+    ) }} as quarantine_reason
+from flagged
