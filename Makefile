@@ -37,6 +37,29 @@ data: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+## Apache Superset 6.1 (own virtualenv .venv-bi/, ~885 MB) reading the published marts through its
+## REST API, also during a rebuild; see docs/bi.md. Not part of `make test`.
+BI_VENV := .venv-bi
+BI_STAMP := $(BI_VENV)/.installed
+
+.PHONY: test-bi
+test-bi: $(STAMP) $(BI_STAMP)
+	LOYALTY_BI_VENV=$(CURDIR)/$(BI_VENV) $(PY) -m pytest -q tests/bi
+
+# Superset's pins clash with the project's, hence a virtualenv of its own, rebuilt from scratch
+# when requirements-bi.txt (a full lock) changes.
+$(BI_STAMP): requirements-bi.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	rm -rf $(BI_VENV)
+	$(PYTHON) -m venv $(BI_VENV)
+	$(BI_VENV)/bin/python -m pip install --quiet -r requirements-bi.txt
+	@touch $(BI_STAMP)
+
+## SQL style of models/, macros/ and tests/generic/ (.sqlfluff: duckdb, dbt's Jinja, lower case).
+.PHONY: lint-sql
+lint-sql: $(STAMP)
+	$(VENV)/bin/sqlfluff lint models macros tests/generic
+
 bench: $(STAMP)
 	$(PY) -m bench.run --customers $(or $(BENCH_CUSTOMERS),30000)
 
@@ -45,6 +68,17 @@ docs: $(STAMP)
 
 validate: $(STAMP)
 	$(PY) -m loyalty_analytics.validation
+
+## The analysts' dashboard (Streamlit) on http://127.0.0.1:$(PORT), reading the published release:
+## data/published (DATASET=cdnow: data/published_cdnow), or LOYALTY_PUBLISHED_DIR.
+PORT ?= 8501
+DASHBOARD_DIR = $(or $(LOYALTY_PUBLISHED_DIR),data/published$(if $(filter-out lpoint,$(DATASET)),_$(DATASET)))
+.PHONY: dashboard
+dashboard: $(STAMP)
+	@echo "Dashboard: http://127.0.0.1:$(PORT)  (release folder $(DASHBOARD_DIR); Ctrl-C stops it)"
+	$(PY) -m streamlit run dashboard/app.py --server.address 127.0.0.1 --server.port $(PORT) \
+		--server.headless true --browser.gatherUsageStats false --client.toolbarMode viewer \
+		--server.fileWatcherType none -- --published-dir $(DASHBOARD_DIR)
 
 clean:
 	rm -rf target logs data/prepared* data/published* data/*.duckdb

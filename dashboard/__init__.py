@@ -1,0 +1,1 @@
+"""The analysts' dashboard (Streamlit) over the published marts: `make dashboard`."""
