@@ -34,7 +34,7 @@ data: $(STAMP)
 	$(PY) -m loyalty_analytics.generator --customers $(CUSTOMERS) --seed $(SEED)
 
 ## Unit tests, then an end-to-end build + validation of a small generated warehouse.
-test: $(STAMP)
+test: $(STAMP) lint
 	$(PY) -m pytest -q
 
 ## Apache Superset 6.1 (own virtualenv .venv-bi/, ~885 MB) reading the published marts through its
@@ -55,8 +55,14 @@ $(BI_STAMP): requirements-bi.txt
 	$(BI_VENV)/bin/python -m pip install --quiet -r requirements-bi.txt
 	@touch $(BI_STAMP)
 
-## SQL style of models/, macros/ and tests/generic/ (.sqlfluff: duckdb, dbt's Jinja, lower case).
-.PHONY: lint-sql
+## Lint: ruff (check + format, pyproject.toml) and sqlfluff (.sqlfluff: duckdb, dbt's Jinja, lower case).
+.PHONY: lint lint-python lint-sql
+lint: lint-python lint-sql
+
+lint-python: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
 lint-sql: $(STAMP)
 	$(VENV)/bin/sqlfluff lint models macros tests/generic
 

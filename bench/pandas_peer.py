@@ -42,8 +42,9 @@ DEMO, PDDE, COP_U, PD_CLAC = (LPOINT.table(name) for name in ("demo", "pdde", "c
 PDDE_COLUMNS = list(PDDE.column_names)
 COP_U_COLUMNS = list(COP_U.column_names)
 # The types the dbt sources declare (numbers as numbers so that duplicates compare as DuckDB does).
-NUMERIC = {column.name: "float64" for table in LPOINT.tables for column in table.columns
-           if column.sql_type != "VARCHAR"}
+NUMERIC = {
+    column.name: "float64" for table in LPOINT.tables for column in table.columns if column.sql_type != "VARCHAR"
+}
 PERIOD = (LPOINT.period.start.isoformat(), LPOINT.period.end.isoformat())
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project.yml"
@@ -88,8 +89,9 @@ def _csv_engine() -> str:
 
 def _read(path: Path, columns: list[str], engine: str) -> pd.DataFrame:
     dtype = {c: NUMERIC.get(c, "str") for c in columns}
-    frame = pd.read_csv(path, header=0, names=columns, dtype=dtype, engine=engine, keep_default_na=False,
-                        na_values=[""])
+    frame = pd.read_csv(
+        path, header=0, names=columns, dtype=dtype, engine=engine, keep_default_na=False, na_values=[""]
+    )
     # DuckDB's read_csv reads an empty field as NULL: do the same whatever the engine.
     for column in columns:
         if column not in NUMERIC:
@@ -101,8 +103,9 @@ def _dates(text: pd.Series) -> pd.Series:
     return pd.to_datetime(text, format="%Y%m%d")
 
 
-def load_transactions(prepared_dir: Path, period: tuple[str, str] = PERIOD,
-                      engine: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load_transactions(
+    prepared_dir: Path, period: tuple[str, str] = PERIOD, engine: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Clean PDDE lines (with product categories) and the canonical transactions
     (clean PDDE lines + clean COP_U rows)."""
     prepared_dir = Path(prepared_dir)
@@ -130,21 +133,24 @@ def load_transactions(prepared_dir: Path, period: tuple[str, str] = PERIOD,
         & pdde["purchase_date"].between(start, end)
     )
     pdde = pdde.loc[clean]
-    lines = pd.DataFrame({
-        "customer_id": pdde["cust"],
-        "receipt_id": pdde["rct_no"],
-        "affiliate_code": pdde["cop_c"],
-        "channel": np.where(pdde["chnl_dv"] == 1, "offline", "online"),
-        "product_code": pdde["pd_c"],
-        "purchase_date": pdde["purchase_date"],
-        "purchase_hour": pdde["de_hr"].astype("int64"),
-        "spend": pdde["buy_am"],
-        "quantity": pdde["buy_ct"].astype("int64"),
-    })
+    lines = pd.DataFrame(
+        {
+            "customer_id": pdde["cust"],
+            "receipt_id": pdde["rct_no"],
+            "affiliate_code": pdde["cop_c"],
+            "channel": np.where(pdde["chnl_dv"] == 1, "offline", "online"),
+            "product_code": pdde["pd_c"],
+            "purchase_date": pdde["purchase_date"],
+            "purchase_hour": pdde["de_hr"].astype("int64"),
+            "spend": pdde["buy_am"],
+            "quantity": pdde["buy_ct"].astype("int64"),
+        }
+    )
     # int_purchase_lines: inner join with the catalogue for the major category.
     lines = lines.merge(
         products[["pd_c", "clac_hlv_nm"]].rename(columns={"pd_c": "product_code", "clac_hlv_nm": "category_major"}),
-        on="product_code", how="inner",
+        on="product_code",
+        how="inner",
     )
 
     # COP_U: the rules of int_service_uses_checked.
@@ -159,11 +165,20 @@ def load_transactions(prepared_dir: Path, period: tuple[str, str] = PERIOD,
         & cop["purchase_date"].between(start, end)
     )
     cop = cop.loc[clean]
-    transactions = pd.concat([
-        lines[["customer_id", "receipt_id", "purchase_date", "spend"]],
-        pd.DataFrame({"customer_id": cop["cust"], "receipt_id": cop["rct_no"],
-                      "purchase_date": cop["purchase_date"], "spend": cop["buy_am"]}),
-    ], ignore_index=True)
+    transactions = pd.concat(
+        [
+            lines[["customer_id", "receipt_id", "purchase_date", "spend"]],
+            pd.DataFrame(
+                {
+                    "customer_id": cop["cust"],
+                    "receipt_id": cop["rct_no"],
+                    "purchase_date": cop["purchase_date"],
+                    "spend": cop["buy_am"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     return lines, transactions
 
 
@@ -171,8 +186,11 @@ def rfm(transactions: pd.DataFrame, observation_end: pd.Timestamp) -> pd.DataFra
     """customer_rfm's lifetimes summary and classic RFM (days)."""
     tx = transactions.loc[transactions["purchase_date"] <= observation_end]
     # int_receipts: one row per customer × receipt (date = first line's date).
-    receipts = tx.groupby(["customer_id", "receipt_id"], sort=False).agg(
-        purchase_date=("purchase_date", "min"), spend=("spend", "sum")).reset_index()
+    receipts = (
+        tx.groupby(["customer_id", "receipt_id"], sort=False)
+        .agg(purchase_date=("purchase_date", "min"), spend=("spend", "sum"))
+        .reset_index()
+    )
     # int_customer_daily_spend
     days = receipts.groupby(["customer_id", "purchase_date"], sort=False)["spend"].sum().reset_index(name="spend")
     first = days.groupby("customer_id")["purchase_date"].transform("min")
@@ -184,7 +202,8 @@ def rfm(transactions: pd.DataFrame, observation_end: pd.Timestamp) -> pd.DataFra
         repeat_spend=("repeat_spend", "sum"),
     )
     receipts_per_customer = receipts.groupby("customer_id").agg(
-        n_receipts=("receipt_id", "size"), total_spend=("spend", "sum"))
+        n_receipts=("receipt_id", "size"), total_spend=("spend", "sum")
+    )
     out = summary.join(receipts_per_customer, how="inner")
     n_days = out["n_purchase_days"]
     out["frequency"] = (n_days - 1).astype("float64")
@@ -192,8 +211,16 @@ def rfm(transactions: pd.DataFrame, observation_end: pd.Timestamp) -> pd.DataFra
     out["T"] = (observation_end - out["first_purchase_date"]).dt.days.astype("float64")
     out["monetary_value"] = np.where(n_days > 1, out["repeat_spend"] / (n_days - 1).where(n_days > 1), 0.0)
     out["days_since_last_purchase"] = (observation_end - out["last_purchase_date"]).dt.days
-    columns = ["frequency", "recency", "T", "monetary_value", "days_since_last_purchase", "n_purchase_days",
-               "n_receipts", "total_spend"]
+    columns = [
+        "frequency",
+        "recency",
+        "T",
+        "monetary_value",
+        "days_since_last_purchase",
+        "n_purchase_days",
+        "n_receipts",
+        "total_spend",
+    ]
     return out[columns].reset_index().sort_values("customer_id", ignore_index=True)
 
 
@@ -209,38 +236,57 @@ def preference(lines: pd.DataFrame, as_of: pd.Timestamp, weights: dict[str, str]
     """macro preference_scores(as_of) over the clean purchase lines (weights: the dbt vars)."""
     lines = lines.loc[lines["purchase_date"] <= as_of]
     pair = ["affiliate_code", "customer_id", "product_code"]
-    pair_receipts = lines.groupby(pair + ["receipt_id"], sort=False).agg(
-        purchase_date=("purchase_date", "min"), category_major=("category_major", "first"),
-        n_lines=("purchase_date", "size")).reset_index()
-    pair_days = pair_receipts.groupby(pair + ["purchase_date"], sort=False).agg(
-        category_major=("category_major", "first"), n_receipts=("n_lines", "size"),
-        n_lines=("n_lines", "sum")).reset_index()
-    pairs = pair_days.groupby(pair, sort=False).agg(
-        category_major=("category_major", "first"),
-        n_purchases=("n_receipts", "sum"),
-        n_purchase_days=("purchase_date", "size"),
-        first_purchase_date=("purchase_date", "min"),
-        last_purchase_date=("purchase_date", "max"),
-        n_lines=("n_lines", "sum"),
-    ).reset_index()
+    pair_receipts = (
+        lines.groupby(pair + ["receipt_id"], sort=False)
+        .agg(
+            purchase_date=("purchase_date", "min"),
+            category_major=("category_major", "first"),
+            n_lines=("purchase_date", "size"),
+        )
+        .reset_index()
+    )
+    pair_days = (
+        pair_receipts.groupby(pair + ["purchase_date"], sort=False)
+        .agg(category_major=("category_major", "first"), n_receipts=("n_lines", "size"), n_lines=("n_lines", "sum"))
+        .reset_index()
+    )
+    pairs = (
+        pair_days.groupby(pair, sort=False)
+        .agg(
+            category_major=("category_major", "first"),
+            n_purchases=("n_receipts", "sum"),
+            n_purchase_days=("purchase_date", "size"),
+            first_purchase_date=("purchase_date", "min"),
+            last_purchase_date=("purchase_date", "max"),
+            n_lines=("n_lines", "sum"),
+        )
+        .reset_index()
+    )
     span = (pairs["last_purchase_date"] - pairs["first_purchase_date"]).dt.days
     pairs["own_mean_interval_days"] = (span / (pairs["n_purchase_days"] - 1.0)).where(pairs["n_purchase_days"] > 1)
 
     customer_lines = pairs.groupby(["affiliate_code", "customer_id"])["n_lines"].sum().rename("customer_lines")
     customer_category = pairs.groupby(["affiliate_code", "customer_id", "category_major"]).agg(
-        category_lines=("n_lines", "sum"), customer_category_max_interval=("own_mean_interval_days", "max"))
-    affiliate_category = pairs.groupby(["affiliate_code", "category_major"])["own_mean_interval_days"].max().rename(
-        "affiliate_category_max_interval")
+        category_lines=("n_lines", "sum"), customer_category_max_interval=("own_mean_interval_days", "max")
+    )
+    affiliate_category = (
+        pairs.groupby(["affiliate_code", "category_major"])["own_mean_interval_days"]
+        .max()
+        .rename("affiliate_category_max_interval")
+    )
     history_days = max(1, (as_of - lines["purchase_date"].min()).days + 1)
 
-    out = (pairs
-           .join(customer_lines, on=["affiliate_code", "customer_id"])
-           .join(customer_category, on=["affiliate_code", "customer_id", "category_major"])
-           .join(affiliate_category, on=["affiliate_code", "category_major"]))
-    out["mean_interval_days"] = (out["own_mean_interval_days"]
-                                 .fillna(out["customer_category_max_interval"])
-                                 .fillna(out["affiliate_category_max_interval"])
-                                 .fillna(float(history_days)))
+    out = (
+        pairs.join(customer_lines, on=["affiliate_code", "customer_id"])
+        .join(customer_category, on=["affiliate_code", "customer_id", "category_major"])
+        .join(affiliate_category, on=["affiliate_code", "category_major"])
+    )
+    out["mean_interval_days"] = (
+        out["own_mean_interval_days"]
+        .fillna(out["customer_category_max_interval"])
+        .fillna(out["affiliate_category_max_interval"])
+        .fillna(float(history_days))
+    )
     out["interval_is_fallback"] = out["own_mean_interval_days"].isna()
     out["category_share"] = out["category_lines"] / out["customer_lines"]
     out["interval_ratio"] = ((as_of - out["last_purchase_date"]).dt.days + 1) / out["mean_interval_days"]
@@ -258,13 +304,28 @@ def preference(lines: pd.DataFrame, as_of: pd.Timestamp, weights: dict[str, str]
     weights = weights or preference_weights()
     digits = max(len(w.split(".")[1]) if "." in w else 0 for w in weights.values())
     scaled = {k: round(float(w) * 10**digits) for k, w in weights.items()}
-    weighted = (scaled["buy"] * out["buy_level"] + scaled["category"] * out["category_level"]
-                + scaled["interval"] * out["interval_level"])
+    weighted = (
+        scaled["buy"] * out["buy_level"]
+        + scaled["category"] * out["category_level"]
+        + scaled["interval"] * out["interval_level"]
+    )
     out["preference_score"] = (weighted / 10.0**digits).round(6)
-    columns = pair + ["category_major", "n_purchases", "n_purchase_days", "first_purchase_date",
-                      "last_purchase_date", "own_mean_interval_days", "mean_interval_days", "interval_is_fallback",
-                      "category_share", "interval_ratio", "buy_level", "category_level", "interval_level",
-                      "preference_score"]
+    columns = pair + [
+        "category_major",
+        "n_purchases",
+        "n_purchase_days",
+        "first_purchase_date",
+        "last_purchase_date",
+        "own_mean_interval_days",
+        "mean_interval_days",
+        "interval_is_fallback",
+        "category_share",
+        "interval_ratio",
+        "buy_level",
+        "category_level",
+        "interval_level",
+        "preference_score",
+    ]
     return out[columns].sort_values(pair, ignore_index=True)
 
 
@@ -278,14 +339,21 @@ def sessions(lines: pd.DataFrame, observation_end: pd.Timestamp) -> pd.DataFrame
     session_start = lines["purchase_date"].where(lines["channel"] == "online", lines["purchase_date"] + hours)
     keyed = lines.assign(session_start=session_start)
     keys = ["customer_id", "affiliate_code", "channel", "session_start"]
-    out = keyed.groupby(keys, sort=False).agg(
-        n_lines=("quantity", "size"), n_units=("quantity", "sum"), spend=("spend", "sum")).reset_index()
+    out = (
+        keyed.groupby(keys, sort=False)
+        .agg(n_lines=("quantity", "size"), n_units=("quantity", "sum"), spend=("spend", "sum"))
+        .reset_index()
+    )
     out = out.loc[out["session_start"].dt.normalize() <= observation_end]
     starts = out["session_start"].dt.strftime("%Y-%m-%d %H")
-    out.insert(0, "session_id", [
-        _session_id(c, a, ch, s)
-        for c, a, ch, s in zip(out["customer_id"], out["affiliate_code"], out["channel"], starts)
-    ])
+    out.insert(
+        0,
+        "session_id",
+        [
+            _session_id(c, a, ch, s)
+            for c, a, ch, s in zip(out["customer_id"], out["affiliate_code"], out["channel"], starts)
+        ],
+    )
     return out.sort_values("session_id", ignore_index=True)
 
 
@@ -307,8 +375,7 @@ def run(prepared_dir: Path, observation_end: str | None = None, engine: str | No
     start = time.perf_counter()
     sessions_frame = sessions(lines, obs)
     seconds["sessions"] = time.perf_counter() - start
-    return PeerResult(rfm_frame, preference_frame, sessions_frame,
-                      {k: round(v, 3) for k, v in seconds.items()}, engine)
+    return PeerResult(rfm_frame, preference_frame, sessions_frame, {k: round(v, 3) for k, v in seconds.items()}, engine)
 
 
 # Column sums the benchmark compares with the same sums over the marts (CHECKSUM_SQL).
@@ -322,8 +389,10 @@ CHECKSUM_MARTS = {"rfm": "customer_rfm", "preference": "customer_product_prefere
 
 def checksums(result: PeerResult) -> dict:
     frames = {"rfm": result.rfm, "preference": result.preference, "sessions": result.sessions}
-    return {name: {"rows": len(frames[name]), **{c: float(frames[name][c].sum()) for c in columns}}
-            for name, columns in CHECKSUM_COLUMNS.items()}
+    return {
+        name: {"rows": len(frames[name]), **{c: float(frames[name][c].sum()) for c in columns}}
+        for name, columns in CHECKSUM_COLUMNS.items()
+    }
 
 
 def checksum_sql(name: str) -> str:
@@ -339,13 +408,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = run(args.prepared_dir, engine=args.engine)
     if args.json:
-        args.json.write_text(json.dumps({
-            "csv_engine": result.csv_engine,
-            "seconds": result.seconds,
-            "total_seconds": round(result.total_seconds, 3),
-            "rows": {"rfm": len(result.rfm), "preference": len(result.preference), "sessions": len(result.sessions)},
-            "checksums": checksums(result),
-        }, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "csv_engine": result.csv_engine,
+                    "seconds": result.seconds,
+                    "total_seconds": round(result.total_seconds, 3),
+                    "rows": {
+                        "rfm": len(result.rfm),
+                        "preference": len(result.preference),
+                        "sessions": len(result.sessions),
+                    },
+                    "checksums": checksums(result),
+                },
+                indent=2,
+            )
+        )
     print(f"CSV engine: {result.csv_engine}")
     for step, secs in result.seconds.items():
         print(f"  {step:<12} {secs:8.2f} s")

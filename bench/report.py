@@ -14,13 +14,26 @@ import psutil
 from loyalty_analytics.contract import LPOINT
 
 TOP_MODELS = 15
-VERSIONED = ["duckdb", "dbt-core", "dbt-duckdb", "pandas", "numpy", "pyarrow", "scikit-learn", "lifetimes", "torch",
-             "great_expectations"]
-COUNTED_FILES = {figure: LPOINT.table(table).file for figure, table in
-                 (("pdde_lines", "pdde"), ("cop_u_rows", "cop_u"), ("lpay_rows", "lpay"), ("customers", "demo"))}
+VERSIONED = [
+    "duckdb",
+    "dbt-core",
+    "dbt-duckdb",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "scikit-learn",
+    "lifetimes",
+    "torch",
+    "great_expectations",
+]
+COUNTED_FILES = {
+    figure: LPOINT.table(table).file
+    for figure, table in (("pdde_lines", "pdde"), ("cop_u_rows", "cop_u"), ("lpay_rows", "lpay"), ("customers", "demo"))
+}
 
 
 # ---------------------------------------------------------------- collect
+
 
 def machine_facts() -> dict:
     cpu_model = platform.processor() or ""
@@ -83,14 +96,16 @@ def dbt_results(target_dir: Path) -> dict | None:
     results = []
     for r in data.get("results", []):
         uid = r["unique_id"]
-        results.append({
-            "unique_id": uid,
-            "name": nodes.get(uid, {}).get("name", uid.split(".")[-1]),
-            "kind": _kind(uid, nodes.get(uid, {})),
-            "status": r.get("status"),
-            "seconds": round(r.get("execution_time") or 0.0, 3),
-            "message": (r.get("message") or "").strip().splitlines()[0][:200] if r.get("message") else "",
-        })
+        results.append(
+            {
+                "unique_id": uid,
+                "name": nodes.get(uid, {}).get("name", uid.split(".")[-1]),
+                "kind": _kind(uid, nodes.get(uid, {})),
+                "status": r.get("status"),
+                "seconds": round(r.get("execution_time") or 0.0, 3),
+                "message": (r.get("message") or "").strip().splitlines()[0][:200] if r.get("message") else "",
+            }
+        )
     totals: dict = {}
     for r in results:
         t = totals.setdefault(r["kind"], {"count": 0, "seconds": 0.0, "not_ok": 0})
@@ -123,8 +138,12 @@ def mart_rows(warehouse: Path) -> dict | None:
     if con is None:
         return None
     try:
-        tables = [row[0] for row in con.sql(
-            "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
+        tables = [
+            row[0]
+            for row in con.sql(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
         return {t: con.sql(f'select count(*) from marts."{t}"').fetchall()[0][0] for t in tables}
     finally:
         con.close()
@@ -135,8 +154,7 @@ def model_metrics(warehouse: Path) -> list[dict] | None:
     if con is None:
         return None
     try:
-        rows = con.sql(
-            "select model_name, metric, k, split, value from marts.model_metrics order by all").fetchall()
+        rows = con.sql("select model_name, metric, k, split, value from marts.model_metrics order by all").fetchall()
     except Exception:  # noqa: BLE001 - not built in this selection
         return None
     finally:
@@ -158,6 +176,7 @@ def sql_seconds_for(dbt: dict | None, groups: dict[str, list[str]]) -> dict | No
 
 
 # ---------------------------------------------------------------- plot
+
 
 def scaling_plot(runs: list[dict], path: Path) -> str | None:
     """Wall time (pipeline and per stage) and peak memory vs customers, with a linear
@@ -198,6 +217,7 @@ def scaling_plot(runs: list[dict], path: Path) -> str | None:
 
 # ---------------------------------------------------------------- render
 
+
 def _stage(run: dict, name: str) -> dict | None:
     return next((s for s in run["stages"] if s["name"] == name and s["seconds"] is not None), None)
 
@@ -227,22 +247,27 @@ def _status(returncode) -> str:
 def render_run(run: dict, heading: str = "##", detail: bool = True) -> list[str]:
     out: list[str] = []
     inp = run.get("input") or {}
-    out.append(f"{heading} {run['customers']:,} customers — "
-               f"{'ok' if run['pipeline_ok'] else 'FAILED'} in {run['pipeline_seconds']:,.1f} s")
+    out.append(
+        f"{heading} {run['customers']:,} customers — "
+        f"{'ok' if run['pipeline_ok'] else 'FAILED'} in {run['pipeline_seconds']:,.1f} s"
+    )
     out.append("")
-    out.append(f"Input: {_fmt(inp.get('customers'))} customers, {_fmt(inp.get('pdde_lines'))} PDDE lines, "
-               f"{_fmt(inp.get('cop_u_rows'))} COP_U rows, {_fmt(inp.get('lpay_rows'))} L.Pay rows (seed {run['seed']}). "
-               f"Options: {', '.join(k for k, v in run['options'].items() if v is True) or 'full pipeline'}"
-               f"{'; dbt --select ' + repr(run['options']['dbt_select']) if run['options'].get('dbt_select') else ''}. "
-               f"Load average (1/5/15 min) before {run['load_average_before']}, after {run['load_average_after']}.")
+    out.append(
+        f"Input: {_fmt(inp.get('customers'))} customers, {_fmt(inp.get('pdde_lines'))} PDDE lines, "
+        f"{_fmt(inp.get('cop_u_rows'))} COP_U rows, {_fmt(inp.get('lpay_rows'))} L.Pay rows (seed {run['seed']}). "
+        f"Options: {', '.join(k for k, v in run['options'].items() if v is True) or 'full pipeline'}"
+        f"{'; dbt --select ' + repr(run['options']['dbt_select']) if run['options'].get('dbt_select') else ''}. "
+        f"Load average (1/5/15 min) before {run['load_average_before']}, after {run['load_average_after']}."
+    )
     out.append("")
     out.append(f"{heading}# Stages")
     out.append("")
-    rows = [[s["name"], _fmt(s["seconds"]), _fmt(s["peak_rss_mb"], 0), _status(s["returncode"])]
-            for s in run["stages"]]
+    rows = [[s["name"], _fmt(s["seconds"]), _fmt(s["peak_rss_mb"], 0), _status(s["returncode"])] for s in run["stages"]]
     peer = run.get("peer") or {}
-    for key, label in (("sql_stage", "(SQL features alone, for the peer ratio)"),
-                       ("stage", "(pandas peer, not part of the pipeline)")):
+    for key, label in (
+        ("sql_stage", "(SQL features alone, for the peer ratio)"),
+        ("stage", "(pandas peer, not part of the pipeline)"),
+    ):
         if peer.get(key):
             p = peer[key]
             rows.append([label, _fmt(p["seconds"]), _fmt(p["peak_rss_mb"], 0), _status(p["returncode"])])
@@ -253,27 +278,38 @@ def render_run(run: dict, heading: str = "##", detail: bool = True) -> list[str]
 
     dbt = run.get("dbt")
     if dbt:
-        out.append(f"{heading}# dbt build (dbt {dbt['dbt_version']}, {dbt['threads'] or '?'} threads, "
-                   f"{dbt['elapsed_seconds']:,.1f} s elapsed)")
+        out.append(
+            f"{heading}# dbt build (dbt {dbt['dbt_version']}, {dbt['threads'] or '?'} threads, "
+            f"{dbt['elapsed_seconds']:,.1f} s elapsed)"
+        )
         out.append("")
         order = ["seed", "sql model", "python model", "test", "unit test"]
         kinds = sorted(dbt["totals"], key=lambda k: order.index(k) if k in order else 99)
-        out += _table(["node kind", "count", "sum of execution s", "not ok"],
-                      [[k, dbt["totals"][k]["count"], _fmt(dbt["totals"][k]["seconds"]),
-                        dbt["totals"][k]["not_ok"]] for k in kinds])
+        out += _table(
+            ["node kind", "count", "sum of execution s", "not ok"],
+            [
+                [k, dbt["totals"][k]["count"], _fmt(dbt["totals"][k]["seconds"]), dbt["totals"][k]["not_ok"]]
+                for k in kinds
+            ],
+        )
         out.append("")
         out.append("Sums of per-node execution times: with several threads they exceed the elapsed time.")
         out.append("")
         if detail:
-            models = sorted((r for r in dbt["results"] if r["kind"] in ("sql model", "python model", "seed")),
-                            key=lambda r: -r["seconds"])[:TOP_MODELS]
+            models = sorted(
+                (r for r in dbt["results"] if r["kind"] in ("sql model", "python model", "seed")),
+                key=lambda r: -r["seconds"],
+            )[:TOP_MODELS]
             out.append(f"Top {len(models)} models by execution time:")
             out.append("")
-            out += _table(["model", "kind", "s", "status"],
-                          [[r["name"], r["kind"], _fmt(r["seconds"], 2), r["status"]] for r in models])
+            out += _table(
+                ["model", "kind", "s", "status"],
+                [[r["name"], r["kind"], _fmt(r["seconds"], 2), r["status"]] for r in models],
+            )
             out.append("")
-            tests = sorted((r for r in dbt["results"] if r["kind"] in ("test", "unit test")),
-                           key=lambda r: -r["seconds"])[:5]
+            tests = sorted(
+                (r for r in dbt["results"] if r["kind"] in ("test", "unit test")), key=lambda r: -r["seconds"]
+            )[:5]
             if tests:
                 out.append("Slowest tests: " + ", ".join(f"`{r['name']}` {r['seconds']:.2f} s" for r in tests) + ".")
                 out.append("")
@@ -281,8 +317,10 @@ def render_run(run: dict, heading: str = "##", detail: bool = True) -> list[str]
         if failed:
             out.append(f"**Not ok in dbt ({len(failed)}):**")
             out.append("")
-            out += _table(["node", "kind", "status", "message"],
-                          [[r["name"], r["kind"], r["status"], r["message"].replace("|", "/")] for r in failed[:30]])
+            out += _table(
+                ["node", "kind", "status", "message"],
+                [[r["name"], r["kind"], r["status"], r["message"].replace("|", "/")] for r in failed[:30]],
+            )
             out.append("")
     else:
         out.append("No dbt run_results.json (dbt did not run).")
@@ -302,15 +340,22 @@ def render_run(run: dict, heading: str = "##", detail: bool = True) -> list[str]
         out += _table(["step", "pandas s", "SQL alone s", "peer / SQL", "SQL in the full build s"], rows)
         out.append("")
         equal = peer.get("checksums_equal")
-        verdict = ("row counts and column sums equal the marts (1e-9)" if equal and all(equal.values())
-                   else f"**checksums differ from the marts: {equal}**" if equal else "checksums not compared")
-        out.append(f"Peer: {verdict}; rows {peer['rows']}; CSV engine `{peer['csv_engine']}`, single-threaded pandas. "
-                   "SQL alone = `dbt run` of just these models, 1 dbt thread, DuckDB on all cores; in the full "
-                   "build the same models run two at a time beside other models and tests. SQL times include "
-                   "writing each table to the DuckDB file; the peer keeps its frames in memory. Models per step: "
-                   + "; ".join(f"{k}: {', '.join(v)}" for k, v in peer["sql_models"].items())
-                   + ". The SQL computes more than the peer (quintile scores, L.Pay split and L.Pay staging, "
-                   "product/category lists per session).")
+        verdict = (
+            "row counts and column sums equal the marts (1e-9)"
+            if equal and all(equal.values())
+            else f"**checksums differ from the marts: {equal}**"
+            if equal
+            else "checksums not compared"
+        )
+        out.append(
+            f"Peer: {verdict}; rows {peer['rows']}; CSV engine `{peer['csv_engine']}`, single-threaded pandas. "
+            "SQL alone = `dbt run` of just these models, 1 dbt thread, DuckDB on all cores; in the full "
+            "build the same models run two at a time beside other models and tests. SQL times include "
+            "writing each table to the DuckDB file; the peer keeps its frames in memory. Models per step: "
+            + "; ".join(f"{k}: {', '.join(v)}" for k, v in peer["sql_models"].items())
+            + ". The SQL computes more than the peer (quintile scores, L.Pay split and L.Pay staging, "
+            "product/category lists per session)."
+        )
         out.append("")
     elif peer:
         out.append(f"pandas peer: {_status(peer['stage']['returncode'])}.")
@@ -364,8 +409,10 @@ def _metrics_table(metrics: list[dict] | None, k_shown: int = 10) -> list[str]:
         columns.sort(key=lambda c: ("@" in c, c))
         out.append(f"Top-K evaluations (K = {k_shown}; other K in the JSON):")
         out.append("")
-        out += _table(["model", "split", *columns],
-                      [[model, split, *[_num(v.get(c)) for c in columns]] for (model, split), v in sorted(cells.items())])
+        out += _table(
+            ["model", "split", *columns],
+            [[model, split, *[_num(v.get(c)) for c in columns]] for (model, split), v in sorted(cells.items())],
+        )
         out.append("")
     if rest:
         rows = []
@@ -373,8 +420,13 @@ def _metrics_table(metrics: list[dict] | None, k_shown: int = 10) -> list[str]:
             single = {tuple(x.split(" ")[0] for x in v) for v in splits.values()}
             if len(splits) >= 4 and len(single) == 1 and len(next(iter(single))) == 1:
                 metric = next(iter(single))[0]
-                rows.append([model, f"{metric} by split",
-                             " · ".join(f"{split} {v[0].split(' ', 1)[1]}" for split, v in splits.items())])
+                rows.append(
+                    [
+                        model,
+                        f"{metric} by split",
+                        " · ".join(f"{split} {v[0].split(' ', 1)[1]}" for split, v in splits.items()),
+                    ]
+                )
             else:
                 rows += [[model, split, " · ".join(v)] for split, v in splits.items()]
         out.append("Other metrics:")
@@ -401,14 +453,33 @@ def render(document: dict) -> str:
         rows = []
         for r in sorted(runs, key=lambda r: r["customers"]):
             stages = {s["name"]: s for s in r["stages"]}
-            rows.append([f"{r['customers']:,}", _fmt((r.get("input") or {}).get("pdde_lines")),
-                         *[_fmt((stages.get(n) or {}).get("seconds")) for n in
-                           ("generate", "ingest", "dbt build", "validate + publish")],
-                         _fmt(r["pipeline_seconds"]),
-                         _fmt(max((s["peak_rss_mb"] or 0.0) for s in r["stages"]), 0),
-                         "ok" if r["pipeline_ok"] else "**FAILED**"])
-        out += _table(["customers", "PDDE lines", "generate s", "ingest s", "dbt build s", "validate + publish s",
-                       "total s", "peak RSS MB", "status"], rows)
+            rows.append(
+                [
+                    f"{r['customers']:,}",
+                    _fmt((r.get("input") or {}).get("pdde_lines")),
+                    *[
+                        _fmt((stages.get(n) or {}).get("seconds"))
+                        for n in ("generate", "ingest", "dbt build", "validate + publish")
+                    ],
+                    _fmt(r["pipeline_seconds"]),
+                    _fmt(max((s["peak_rss_mb"] or 0.0) for s in r["stages"]), 0),
+                    "ok" if r["pipeline_ok"] else "**FAILED**",
+                ]
+            )
+        out += _table(
+            [
+                "customers",
+                "PDDE lines",
+                "generate s",
+                "ingest s",
+                "dbt build s",
+                "validate + publish s",
+                "total s",
+                "peak RSS MB",
+                "status",
+            ],
+            rows,
+        )
         out.append("")
         if document.get("scaling_plot"):
             out.append(f"![time and peak memory vs customers]({document['scaling_plot']})")
@@ -420,8 +491,10 @@ def render(document: dict) -> str:
         out += render_run(runs[0])
     out.append("## Machine")
     out.append("")
-    out.append(f"{m['cpu_model']}; {m['logical_cores']} logical cores ({m['usable_cores']} usable); "
-               f"{m['ram_gb']} GB RAM; {m['os']}; Python {m['python']}.")
+    out.append(
+        f"{m['cpu_model']}; {m['logical_cores']} logical cores ({m['usable_cores']} usable); "
+        f"{m['ram_gb']} GB RAM; {m['os']}; Python {m['python']}."
+    )
     out.append("")
     out.append(", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".")
     out.append("")

@@ -21,10 +21,10 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import psutil
 
@@ -37,17 +37,28 @@ SAMPLE_SECONDS = 0.2
 
 # dbt models that compute what the pandas peer computes (load + the three features), for the ratio.
 PEER_SQL_MODELS = {
-    "load": ["stg_lpoint__customers", "stg_lpoint__products", "stg_lpoint__purchase_lines",
-             "stg_lpoint__service_uses", "stg_lpoint__lpay_payments", "int_purchase_lines_checked",
-             "int_service_uses_checked", "int_lpay_payments_checked", "int_transactions", "int_run_parameters",
-             "int_purchase_lines"],
+    "load": [
+        "stg_lpoint__customers",
+        "stg_lpoint__products",
+        "stg_lpoint__purchase_lines",
+        "stg_lpoint__service_uses",
+        "stg_lpoint__lpay_payments",
+        "int_purchase_lines_checked",
+        "int_service_uses_checked",
+        "int_lpay_payments_checked",
+        "int_transactions",
+        "int_run_parameters",
+        "int_purchase_lines",
+    ],
     "rfm": ["int_receipts", "int_customer_daily_spend", "int_customer_summary", "customer_rfm"],
     "preference": ["int_customer_product_days", "int_preference_scores", "customer_product_preference"],
     "sessions": ["int_sessions", "customer_sessions"],
 }
 # --sql-only: the SQL feature marts and everything upstream (no dbt Python model).
-SQL_ONLY_SELECT = ("path:seeds +customer_rfm +customer_cohorts +customer_product_preference "
-                   "+preference_score_backtest +customer_sessions +customer_session_sequences +affiliate_preferences")
+SQL_ONLY_SELECT = (
+    "path:seeds +customer_rfm +customer_cohorts +customer_product_preference "
+    "+preference_score_backtest +customer_sessions +customer_session_sequences +affiliate_preferences"
+)
 
 
 def tree_memory_sampler(interval: float = SAMPLE_SECONDS) -> Callable[[int], Callable[[], float | None]]:
@@ -109,8 +120,17 @@ def _env_override(values: dict[str, str]):
     return _Override()
 
 
-def run_one(customers: int, seed: int, out: Path, *, sql_only: bool, skip_gx: bool, peer: bool,
-            keep_data: bool, dbt_select: str | None = None) -> dict:
+def run_one(
+    customers: int,
+    seed: int,
+    out: Path,
+    *,
+    sql_only: bool,
+    skip_gx: bool,
+    peer: bool,
+    keep_data: bool,
+    dbt_select: str | None = None,
+) -> dict:
     """One pipeline run at `customers` plus the peer; returns the run record (JSON-able)."""
     from loyalty_analytics import pipeline
 
@@ -128,8 +148,16 @@ def run_one(customers: int, seed: int, out: Path, *, sql_only: bool, skip_gx: bo
     # dbt's target/ (run_results.json, manifest.json) and logs go next to the bench data, so the
     # figures are this run's even when someone else runs dbt in the project meanwhile.
     with _env_override({"DBT_TARGET_PATH": str(target_dir), "DBT_LOG_PATH": str(tmp / f"logs_{customers}")}):
-        result = pipeline.run("lpoint", customers=customers, seed=seed, data_dir=data_dir, regenerate=True,
-                              publish=not skip_gx, dbt_select=select, memory_sampler=sampler)
+        result = pipeline.run(
+            "lpoint",
+            customers=customers,
+            seed=seed,
+            data_dir=data_dir,
+            regenerate=True,
+            publish=not skip_gx,
+            dbt_select=select,
+            memory_sampler=sampler,
+        )
     pipeline_seconds = time.perf_counter() - wall
     layout = pipeline.Layout.for_dataset("lpoint", data_dir)
     stages = [asdict(s) for s in result.stages]
@@ -178,11 +206,21 @@ def run_peer(pipeline, layout, tmp: Path, customers: int, dbt: dict | None, samp
         target = tmp / f"target_{customers}_peer_sql"
         env = layout.env()
         env.update(DBT_TARGET_PATH=str(target), DBT_LOG_PATH=str(tmp / f"logs_{customers}"))
-        common = ["--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT / "profiles"),
-                  "--vars", pipeline.dbt_vars(layout)]
-        stage = pipeline.run_stage("SQL features alone (dbt run, 1 thread)",
-                                   [pipeline._bin("dbt"), "run", *common, "--threads", "1", "--select", *names],
-                                   env, side, sampler)
+        common = [
+            "--project-dir",
+            str(PROJECT_ROOT),
+            "--profiles-dir",
+            str(PROJECT_ROOT / "profiles"),
+            "--vars",
+            pipeline.dbt_vars(layout),
+        ]
+        stage = pipeline.run_stage(
+            "SQL features alone (dbt run, 1 thread)",
+            [pipeline._bin("dbt"), "run", *common, "--threads", "1", "--select", *names],
+            env,
+            side,
+            sampler,
+        )
         out["sql_stage"] = asdict(stage)
         if stage.returncode == 0:
             out["sql"] = report_mod.sql_seconds_for(report_mod.dbt_results(target), PEER_SQL_MODELS)
@@ -191,8 +229,12 @@ def run_peer(pipeline, layout, tmp: Path, customers: int, dbt: dict | None, samp
     peer_json = tmp / f"peer_{customers}.json"
     peer_json.unlink(missing_ok=True)
     stage = pipeline.run_stage(
-        "pandas peer", [sys.executable, "-m", "bench.pandas_peer", str(layout.prepared_dir), "--json", str(peer_json)],
-        dict(os.environ), side, sampler)
+        "pandas peer",
+        [sys.executable, "-m", "bench.pandas_peer", str(layout.prepared_dir), "--json", str(peer_json)],
+        dict(os.environ),
+        side,
+        sampler,
+    )
     out["stage"] = asdict(stage)
     if stage.returncode == 0 and peer_json.exists():
         out.update(json.loads(peer_json.read_text()))
@@ -220,8 +262,9 @@ def _checksums_equal(warehouse: Path, peer_sums: dict) -> dict | None:
                 result[name] = None
                 continue
             sql = dict(zip(["rows", *columns], row))
-            result[name] = all(abs(float(peer_sums[name][k]) - float(v)) <= 1e-9 * max(1.0, abs(float(v)))
-                               for k, v in sql.items())
+            result[name] = all(
+                abs(float(peer_sums[name][k]) - float(v)) <= 1e-9 * max(1.0, abs(float(v))) for k, v in sql.items()
+            )
     finally:
         con.close()
     return result
@@ -230,13 +273,15 @@ def _checksums_equal(warehouse: Path, peer_sums: dict) -> dict | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=30000, help="customers to generate (30000 ≈ real scale)")
-    parser.add_argument("--scaling", default=None,
-                        help="comma-separated sizes, e.g. 10000,30000,100000: one run per size + plot")
+    parser.add_argument(
+        "--scaling", default=None, help="comma-separated sizes, e.g. 10000,30000,100000: one run per size + plot"
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder (data under <out>/tmp)")
     parser.add_argument("--skip-gx", action="store_true", help="no Great Expectations validation + publication")
-    parser.add_argument("--sql-only", action="store_true",
-                        help="dbt builds the SQL feature marts only (no dbt Python models)")
+    parser.add_argument(
+        "--sql-only", action="store_true", help="dbt builds the SQL feature marts only (no dbt Python models)"
+    )
     parser.add_argument("--select", default=None, help="a dbt --select of your own (overrides --sql-only)")
     parser.add_argument("--no-peer", action="store_true", help="do not time the pandas peer")
     parser.add_argument("--keep-data", action="store_true", help="keep the generated data and warehouse")
@@ -249,8 +294,18 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for customers in sizes:
         print(f"\n######## benchmark: {customers:,} customers ########", flush=True)
-        runs.append(run_one(customers, args.seed, out, sql_only=args.sql_only, skip_gx=args.skip_gx,
-                            peer=not args.no_peer, keep_data=args.keep_data, dbt_select=args.select))
+        runs.append(
+            run_one(
+                customers,
+                args.seed,
+                out,
+                sql_only=args.sql_only,
+                skip_gx=args.skip_gx,
+                peer=not args.no_peer,
+                keep_data=args.keep_data,
+                dbt_select=args.select,
+            )
+        )
 
     document = {
         "generated_at": datetime.now().astimezone().isoformat(timespec="seconds"),

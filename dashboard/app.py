@@ -32,9 +32,11 @@ def release_sidebar() -> bool:
     except da.NoRelease as exc:
         st.info(f"{exc}.")
         return False
-    st.sidebar.caption(f"Dataset **{info.dataset or 'unknown'}** · release `{info.release_id}`  \n"
-                       f"published {info.published_at:%Y-%m-%d %H:%M} UTC",
-                       help=f"Release folder: {info.folder}")
+    st.sidebar.caption(
+        f"Dataset **{info.dataset or 'unknown'}** · release `{info.release_id}`  \n"
+        f"published {info.published_at:%Y-%m-%d %H:%M} UTC",
+        help=f"Release folder: {info.folder}",
+    )
     return True
 
 

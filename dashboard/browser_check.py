@@ -29,10 +29,23 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parent / "app.py"
 # (url path, file stem) of every page, in the navigation's order
-PAGES = (("", "overview"), ("cohorts", "cohorts"), ("segments", "segments"), ("customer", "customer"),
-         ("model_quality", "model_quality"), ("campaigns", "campaigns"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+PAGES = (
+    ("", "overview"),
+    ("cohorts", "cohorts"),
+    ("segments", "segments"),
+    ("customer", "customer"),
+    ("model_quality", "model_quality"),
+    ("campaigns", "campaigns"),
+)
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 ERROR_SELECTORS = ('[data-testid="stException"]', '[data-testid="stAlertContentError"]')
 
 
@@ -63,10 +76,28 @@ def free_port() -> int:
 def running_app(published_dir: Path, port: int | None = None, timeout: float = 60.0):
     """`streamlit run` in the background on 127.0.0.1; yields the base URL; stops it after."""
     port = port or free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer",
-           "--", "--published-dir", str(published_dir)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--client.toolbarMode",
+        "viewer",
+        "--",
+        "--published-dir",
+        str(published_dir),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -141,8 +172,16 @@ def _errors(page) -> list[str]:
     return found
 
 
-def check_pages(base: str, out: Path | None, *, width: int = 1400, height: int = 900,
-                timeout_s: float = 60.0, customer_id: str | None = None, rounds: int = 1) -> list[PageResult]:
+def check_pages(
+    base: str,
+    out: Path | None,
+    *,
+    width: int = 1400,
+    height: int = 900,
+    timeout_s: float = 60.0,
+    customer_id: str | None = None,
+    rounds: int = 1,
+) -> list[PageResult]:
     """Visit every page (the customer page with `customer_id` in its query string), `rounds`
     times in one browser: the first round meets empty query caches, later rounds warm ones.
     Returns every visit; screenshots are taken in the last round."""
@@ -187,8 +226,9 @@ def sample_customer(published_dir: Path) -> str | None:
         return None
     con = duckdb.connect(str(db), read_only=True)
     try:
-        row = con.execute("select customer_id from marts.customer_360 order by clv_12m desc, customer_id limit 1"
-                          ).fetchone()
+        row = con.execute(
+            "select customer_id from marts.customer_360 order by clv_12m desc, customer_id limit 1"
+        ).fetchone()
     finally:
         con.close()
     return row[0] if row else None
@@ -208,16 +248,22 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m dashboard.browser_check", description=__doc__.split("\n\n")[0])
     ap.add_argument("--published-dir", type=Path, required=True)
     ap.add_argument("--out", type=Path, default=None, help="screenshot folder")
-    ap.add_argument("--customer", default=None,
-                    help="customer id for the customer page (default: the highest predicted CLV)")
+    ap.add_argument(
+        "--customer", default=None, help="customer id for the customer page (default: the highest predicted CLV)"
+    )
     ap.add_argument("--width", type=int, default=1400)
     ap.add_argument("--rounds", type=int, default=1, help="visit every page this many times (timing: cold, warm)")
     ap.add_argument("--thumb-width", type=int, default=0, help="scale screenshots down to this width")
     args = ap.parse_args(argv)
     published = args.published_dir.resolve()
     with running_app(published) as base:
-        results = check_pages(base, args.out, width=args.width, rounds=args.rounds,
-                              customer_id=args.customer or sample_customer(published))
+        results = check_pages(
+            base,
+            args.out,
+            width=args.width,
+            rounds=args.rounds,
+            customer_id=args.customer or sample_customer(published),
+        )
     if args.thumb_width:
         for r in results:
             if r.screenshot:

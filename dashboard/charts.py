@@ -23,10 +23,24 @@ def _color(field: str, scale: dict | None = None) -> alt.Color:
     return alt.Color(field, title=field.split(":")[0].replace("_", " "), **kwargs)
 
 
-def bars(frame: pd.DataFrame, x: str, y: str, *, chart_id: str, color: str | None = None,
-         x_title: str | None = None, y_title: str | None = None, sort=None, horizontal: bool = False,
-         y_format: str = ",.0f", stack: bool = True, tooltip: list | None = None, height: int = 280,
-         label_angle: int | None = None, color_scale: dict | None = None) -> alt.Chart:
+def bars(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    chart_id: str,
+    color: str | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    sort=None,
+    horizontal: bool = False,
+    y_format: str = ",.0f",
+    stack: bool = True,
+    tooltip: list | None = None,
+    height: int = 280,
+    label_angle: int | None = None,
+    color_scale: dict | None = None,
+) -> alt.Chart:
     """Bars of y per category x, stacked or side by side by `color`; horizontal bars get a
     fixed height per category so every label shows."""
     label_axis = alt.Axis(labelLimit=260) if label_angle is None else alt.Axis(labelLimit=260, labelAngle=label_angle)
@@ -45,44 +59,87 @@ def bars(frame: pd.DataFrame, x: str, y: str, *, chart_id: str, color: str | Non
     return alt.Chart(frame).mark_bar().encode(**enc).properties(description=chart_id, height=size)
 
 
-def lines(frame: pd.DataFrame, x: str, y: str, *, chart_id: str, color: str | None = None,
-          x_title: str | None = None, y_title: str | None = None, y_format: str = ",.0f",
-          points: bool = False, tooltip: list | None = None, height: int = 280) -> alt.Chart:
+def lines(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    chart_id: str,
+    color: str | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    y_format: str = ",.0f",
+    points: bool = False,
+    tooltip: list | None = None,
+    height: int = 280,
+) -> alt.Chart:
     """A line over x (time or a number), one line per `color`."""
-    enc = {"x": alt.X(x, title=x_title), "y": alt.Y(y, title=y_title, axis=_axis(y_format)),
-           "tooltip": tooltip or [c for c in (x, y, color) if c]}
+    enc = {
+        "x": alt.X(x, title=x_title),
+        "y": alt.Y(y, title=y_title, axis=_axis(y_format)),
+        "tooltip": tooltip or [c for c in (x, y, color) if c],
+    }
     if color:
         enc["color"] = _color(color)
     return alt.Chart(frame).mark_line(point=points).encode(**enc).properties(description=chart_id, height=height)
 
 
-def points_over_time(frame: pd.DataFrame, x: str, y: str, *, chart_id: str, color: str | None = None,
-                     y_title: str | None = None, y_format: str = ",.0f", tooltip: list | None = None,
-                     height: int = 260) -> alt.Chart:
+def points_over_time(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    chart_id: str,
+    color: str | None = None,
+    y_title: str | None = None,
+    y_format: str = ",.0f",
+    tooltip: list | None = None,
+    height: int = 260,
+) -> alt.Chart:
     """One point per event (a session, a purchase) over time."""
     enc = {"x": alt.X(x, title=None), "y": alt.Y(y, title=y_title, axis=_axis(y_format)), "tooltip": tooltip or [x, y]}
     if color:
         enc["color"] = _color(color)
-    return (alt.Chart(frame).mark_circle(size=60, opacity=0.8).encode(**enc)
-            .properties(description=chart_id, height=height))
+    return (
+        alt.Chart(frame).mark_circle(size=60, opacity=0.8).encode(**enc).properties(description=chart_id, height=height)
+    )
 
 
-def heatmap(frame: pd.DataFrame, x: str, y: str, value: str, *, chart_id: str, x_title: str | None = None,
-            y_title: str | None = None, value_title: str | None = None, value_format: str = ",.2f",
-            scheme: str = "blues", y_sort=None, x_sort=None, label_angle: int | None = None) -> alt.Chart:
+def heatmap(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    value: str,
+    *,
+    chart_id: str,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    value_title: str | None = None,
+    value_format: str = ",.2f",
+    scheme: str = "blues",
+    y_sort=None,
+    x_sort=None,
+    label_angle: int | None = None,
+) -> alt.Chart:
     """Cells coloured by `value` (one row per y, ROW_STEP pixels high), with the value written in
     each cell when the grid is small (white on the darkest third)."""
     x_axis = alt.Axis(labelAngle=label_angle, labelLimit=200) if label_angle is not None else alt.Axis(labelLimit=200)
-    base = alt.Chart(frame).encode(x=alt.X(x, title=x_title, sort=x_sort, axis=x_axis),
-                                   y=alt.Y(y, title=y_title, sort=y_sort, axis=alt.Axis(labelLimit=260)))
+    base = alt.Chart(frame).encode(
+        x=alt.X(x, title=x_title, sort=x_sort, axis=x_axis),
+        y=alt.Y(y, title=y_title, sort=y_sort, axis=alt.Axis(labelLimit=260)),
+    )
     cells = base.mark_rect().encode(
         color=alt.Color(value, title=value_title, scale=alt.Scale(scheme=scheme)),
-        tooltip=[x, y, alt.Tooltip(value, format=value_format, title=value_title)])
+        tooltip=[x, y, alt.Tooltip(value, format=value_format, title=value_title)],
+    )
     layers = [cells]
     if len(frame) <= 400:
         field = value.split(":")[0]
         dark = float(frame[field].max()) * 2 / 3 if len(frame) else 0.0
-        layers.append(base.mark_text(fontSize=10).encode(
-            text=alt.Text(value, format=value_format),
-            color=alt.condition(f"datum['{field}'] > {dark}", alt.value("white"), alt.value("black"))))
+        layers.append(
+            base.mark_text(fontSize=10).encode(
+                text=alt.Text(value, format=value_format),
+                color=alt.condition(f"datum['{field}'] > {dark}", alt.value("white"), alt.value("black")),
+            )
+        )
     return alt.layer(*layers).properties(description=chart_id, height=alt.Step(ROW_STEP))

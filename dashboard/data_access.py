@@ -79,8 +79,12 @@ def scalar(sql: str, params: tuple | list = ()):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _catalog(release: str) -> dict[str, tuple[str, ...]]:
-    frame = _run(release, "select table_name, column_name from information_schema.columns "
-                          "where table_schema = 'marts' order by table_name, ordinal_position", ())
+    frame = _run(
+        release,
+        "select table_name, column_name from information_schema.columns "
+        "where table_schema = 'marts' order by table_name, ordinal_position",
+        (),
+    )
     return {t: tuple(g["column_name"]) for t, g in frame.groupby("table_name", sort=False)}
 
 

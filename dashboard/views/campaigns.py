@@ -38,8 +38,9 @@ def filter_audience(audience: pd.DataFrame) -> pd.DataFrame:
     if "contact_date" in audience and audience["contact_date"].notna().any():
         dates = pd.to_datetime(audience["contact_date"]).dt.date
         first, last = dates.min(), dates.max()
-        window = right.date_input("Contact between", (first, last), min_value=first, max_value=last,
-                                  key="campaign_window")
+        window = right.date_input(
+            "Contact between", (first, last), min_value=first, max_value=last, key="campaign_window"
+        )
         if isinstance(window, (tuple, list)) and len(window) == 2:
             audience = audience[(dates >= window[0]) & (dates <= window[1])]
     return audience
@@ -49,23 +50,52 @@ def show_audience(audience: pd.DataFrame) -> None:
     st.metric("Customers in the audience", f"{audience['customer_id'].nunique():,}")
     if "action" in audience and not audience.empty:
         by_action = audience.groupby("action", as_index=False)["customer_id"].nunique()
-        st.altair_chart(charts.bars(by_action.rename(columns={"customer_id": "customers"}), "action:N", "customers:Q",
-                                    chart_id="audience_by_action", horizontal=True, sort="-x", x_title=None,
-                                    y_title="customers"), width="stretch")
+        st.altair_chart(
+            charts.bars(
+                by_action.rename(columns={"customer_id": "customers"}),
+                "action:N",
+                "customers:Q",
+                chart_id="audience_by_action",
+                horizontal=True,
+                sort="-x",
+                x_title=None,
+                y_title="customers",
+            ),
+            width="stretch",
+        )
     if "contact_date" in audience and audience["contact_date"].notna().any():
-        by_day = (audience.assign(contact_date=pd.to_datetime(audience["contact_date"]))
-                  .groupby("contact_date", as_index=False)["customer_id"].nunique()
-                  .rename(columns={"customer_id": "customers"}))
-        st.altair_chart(charts.bars(by_day, "contact_date:T", "customers:Q", chart_id="audience_by_contact_date",
-                                    x_title="contact date", y_title="customers"), width="stretch")
+        by_day = (
+            audience.assign(contact_date=pd.to_datetime(audience["contact_date"]))
+            .groupby("contact_date", as_index=False)["customer_id"]
+            .nunique()
+            .rename(columns={"customer_id": "customers"})
+        )
+        st.altair_chart(
+            charts.bars(
+                by_day,
+                "contact_date:T",
+                "customers:Q",
+                chart_id="audience_by_contact_date",
+                x_title="contact date",
+                y_title="customers",
+            ),
+            width="stretch",
+        )
     st.dataframe(audience.head(500), hide_index=True, width="stretch")
-    st.download_button("Download the audience (CSV)", audience.to_csv(index=False).encode("utf-8"),
-                       file_name=f"audience_{dt.date.today():%Y%m%d}.csv", mime="text/csv", key="campaign_csv")
+    st.download_button(
+        "Download the audience (CSV)",
+        audience.to_csv(index=False).encode("utf-8"),
+        file_name=f"audience_{dt.date.today():%Y%m%d}.csv",
+        mime="text/csv",
+        key="campaign_csv",
+    )
 
 
 if not da.has(MART, "customer_id"):
-    st.info("No next-best-action mart in this release yet: campaign audiences (who to contact, when and with "
-            f"which offer) appear here once `{MART}` is published.")
+    st.info(
+        "No next-best-action mart in this release yet: campaign audiences (who to contact, when and with "
+        f"which offer) appear here once `{MART}` is published."
+    )
     st.stop()
 audience = load_audience()
 if audience.empty:

@@ -21,8 +21,9 @@ def examples() -> list[str]:
     """A few ids to try: the customers with the highest predicted CLV."""
     source = "customer_360" if da.has("customer_360", "clv_12m") else "customer_rfm"
     order = "clv_12m" if source == "customer_360" else "total_spend"
-    return list(da.query(f"select customer_id from marts.{source} order by {order} desc, customer_id limit 5")
-                ["customer_id"])
+    return list(
+        da.query(f"select customer_id from marts.{source} order by {order} desc, customer_id limit 5")["customer_id"]
+    )
 
 
 def attributes(customer_id: str) -> pd.Series | None:
@@ -42,19 +43,30 @@ def show_attributes(c: pd.Series) -> None:
     cols[1].metric(f"CLV 12 months{unit}", money(c.get("clv_12m")))
     cols[2].metric(f"Total spend{unit}", money(c.get("total_spend")))
     facts = {
-        "sex": c.get("gender"), "age band": f"{int(c['age_band'])}s" if pd.notna(c.get("age_band")) else None,
-        "region": c.get("region_code"), "first purchase": c.get("first_purchase_date"),
-        "last purchase": c.get("last_purchase_date"), "days since last purchase": c.get("days_since_last_purchase"),
-        "RFM cell": c.get("rfm_cell"), "online grade": c.get("online_grade"),
+        "sex": c.get("gender"),
+        "age band": f"{int(c['age_band'])}s" if pd.notna(c.get("age_band")) else None,
+        "region": c.get("region_code"),
+        "first purchase": c.get("first_purchase_date"),
+        "last purchase": c.get("last_purchase_date"),
+        "days since last purchase": c.get("days_since_last_purchase"),
+        "RFM cell": c.get("rfm_cell"),
+        "online grade": c.get("online_grade"),
         "expected purchase days, 90 d": c.get("expected_purchases_90d"),
         "expected purchase days, 365 d": c.get("expected_purchases_365d"),
         f"expected spend per purchase day {currency}".strip(): c.get("expected_avg_spend"),
         f"L.Pay spend (M1) {currency}".strip(): c.get("lpay_spend") if da.has_lpay() else None,
     }
-    shown = {k: (f"{v:,.2f}" if isinstance(v, float) else str(v)) for k, v in facts.items()
-             if v is not None and not (isinstance(v, float) and pd.isna(v))}
-    st.dataframe(pd.DataFrame({"attribute": list(shown), "value": list(shown.values())}), hide_index=True,
-                 width="stretch", height=table_height(len(shown)))
+    shown = {
+        k: (f"{v:,.2f}" if isinstance(v, float) else str(v))
+        for k, v in facts.items()
+        if v is not None and not (isinstance(v, float) and pd.isna(v))
+    }
+    st.dataframe(
+        pd.DataFrame({"attribute": list(shown), "value": list(shown.values())}),
+        hide_index=True,
+        width="stretch",
+        height=table_height(len(shown)),
+    )
 
 
 def table_height(rows: int) -> int:
@@ -67,17 +79,28 @@ def timeline(customer_id: str) -> None:
     if not da.has("customer_sessions", "customer_id", "session_start", "spend"):
         st.info("This dataset has no shopping sessions (customer_sessions): no purchase timeline.")
         return
-    sessions = da.query("""
+    sessions = da.query(
+        """
         select session_start, affiliate_code, channel, spend, n_products, categories
-        from marts.customer_sessions where customer_id = ? order by session_start""", [customer_id])
+        from marts.customer_sessions where customer_id = ? order by session_start""",
+        [customer_id],
+    )
     if sessions.empty:
         st.info("No sessions for this customer.")
         return
-    st.altair_chart(charts.points_over_time(sessions, "session_start:T", "spend:Q", color="affiliate_code:N",
-                                            chart_id="customer_timeline", y_title=f"spend {currency}".strip(),
-                                            y_format=charts.MONEY,
-                                            tooltip=["session_start:T", "affiliate_code", "channel", "spend:Q",
-                                                     "n_products:Q", "categories"]), width="stretch")
+    st.altair_chart(
+        charts.points_over_time(
+            sessions,
+            "session_start:T",
+            "spend:Q",
+            color="affiliate_code:N",
+            chart_id="customer_timeline",
+            y_title=f"spend {currency}".strip(),
+            y_format=charts.MONEY,
+            tooltip=["session_start:T", "affiliate_code", "channel", "spend:Q", "n_products:Q", "categories"],
+        ),
+        width="stretch",
+    )
 
 
 def recommendations(customer_id: str) -> None:
@@ -89,17 +112,21 @@ def recommendations(customer_id: str) -> None:
     model = st.selectbox("Recommender", models, key="rec_model") if len(models) > 1 else models[0]
     extra = [c for c in OPTIONAL_REC_COLUMNS if da.has("product_recommendations", c)]
     top = st.slider("Products per affiliate", 1, 30, 5, key="rec_top")
-    recs = da.query(f"""
+    recs = da.query(
+        f"""
         select affiliate_code, rank, product_name, category_major, category_middle, score
-               {''.join(', ' + c for c in extra)}, product_code
+               {"".join(", " + c for c in extra)}, product_code
         from marts.product_recommendations
         where customer_id = ? and model_name = ? and rank <= ?
-        order by affiliate_code, rank""", [customer_id, model, top])
+        order by affiliate_code, rank""",
+        [customer_id, model, top],
+    )
     if recs.empty:
         st.info("No recommendations for this customer.")
         return
-    st.dataframe(recs, hide_index=True, width="stretch",
-                 column_config={"score": st.column_config.NumberColumn(format="%.3f")})
+    st.dataframe(
+        recs, hide_index=True, width="stretch", column_config={"score": st.column_config.NumberColumn(format="%.3f")}
+    )
 
 
 def optional_rows(title: str, mart: str | None, customer_id: str, empty_note: str) -> None:
@@ -116,8 +143,9 @@ def optional_rows(title: str, mart: str | None, customer_id: str, empty_note: st
 
 
 sample = examples()
-customer_id = st.text_input("Customer id", value=st.query_params.get("customer", ""), key="customer_id",
-                            placeholder=sample[0] if sample else "").strip()
+customer_id = st.text_input(
+    "Customer id", value=st.query_params.get("customer", ""), key="customer_id", placeholder=sample[0] if sample else ""
+).strip()
 st.caption("Highest predicted CLV: " + ", ".join(f"`{s}`" for s in sample))
 if not customer_id:
     st.stop()
@@ -129,7 +157,15 @@ if found is None:
 show_attributes(found)
 timeline(customer_id)
 recommendations(customer_id)
-optional_rows("Next purchase", da.find_mart("repurchase", "next_purchase", "timing"), customer_id,
-              "No repurchase-timing mart in this release: the predicted next purchase appears once one is published.")
-optional_rows("Next best action", "next_best_action" if da.has("next_best_action", "customer_id") else None,
-              customer_id, "No next-best-action mart in this release.")
+optional_rows(
+    "Next purchase",
+    da.find_mart("repurchase", "next_purchase", "timing"),
+    customer_id,
+    "No repurchase-timing mart in this release: the predicted next purchase appears once one is published.",
+)
+optional_rows(
+    "Next best action",
+    "next_best_action" if da.has("next_best_action", "customer_id") else None,
+    customer_id,
+    "No next-best-action mart in this release.",
+)

@@ -33,17 +33,26 @@ def kpis() -> None:
     cols[0].metric("Customers", number(k.customers), help="Customers with a purchase (customer_rfm).")
     cols[1].metric("Purchases", number(k.purchases), help="Receipts (shopping trips, service uses).")
     cols[2].metric(f"Mean spend per customer{unit}", money(k.spend_per_customer))
-    cols[3].metric(f"Mean CLV, 12 months{unit}", money(mean_clv),
-                   help="Mean of customer_clv.clv_12m (BG/NBD or Pareto/NBD + Gamma-Gamma).")
+    cols[3].metric(
+        f"Mean CLV, 12 months{unit}",
+        money(mean_clv),
+        help="Mean of customer_clv.clv_12m (BG/NBD or Pareto/NBD + Gamma-Gamma).",
+    )
     cols = st.columns(4)
     cols[0].metric(f"Total spend{unit}", money(k.spend))
     cols[1].metric(f"Mean spend per purchase{unit}", money(k.spend_per_purchase))
     if lpay:
-        cols[2].metric("L.Pay client ratio", percent(k.lpay_client_ratio),
-                       help="Share of customers with at least one L.Pay payment (anywhere).")
-        cols[3].metric("L.Pay transaction ratio", percent(k.lpay_transaction_ratio),
-                       help="Share of receipts at the affiliates paid with L.Pay; "
-                            f"L.Pay carries {percent(k.lpay_spend_share)} of the spend (seed 001's M1).")
+        cols[2].metric(
+            "L.Pay client ratio",
+            percent(k.lpay_client_ratio),
+            help="Share of customers with at least one L.Pay payment (anywhere).",
+        )
+        cols[3].metric(
+            "L.Pay transaction ratio",
+            percent(k.lpay_transaction_ratio),
+            help="Share of receipts at the affiliates paid with L.Pay; "
+            f"L.Pay carries {percent(k.lpay_spend_share)} of the spend (seed 001's M1).",
+        )
     else:
         st.info("This dataset has no L.Pay payments: the L.Pay ratios are not shown.")
 
@@ -54,14 +63,33 @@ def over_time() -> None:
         select purchase_date, channel, sum(spend) as spend, cast(sum(n_receipts) as bigint) as receipts,
                cast(sum(lpay_receipts) as bigint) as lpay_receipts
         from marts.sales_daily group by all order by purchase_date, channel""")
-    st.altair_chart(charts.lines(daily, "purchase_date:T", "spend:Q", color="channel:N", chart_id="daily_spend",
-                                 x_title="day", y_title=SPEND, y_format=charts.MONEY),
-                    width="stretch")
+    st.altair_chart(
+        charts.lines(
+            daily,
+            "purchase_date:T",
+            "spend:Q",
+            color="channel:N",
+            chart_id="daily_spend",
+            x_title="day",
+            y_title=SPEND,
+            y_format=charts.MONEY,
+        ),
+        width="stretch",
+    )
     if lpay:
         st.subheader("L.Pay use over time")
-        st.altair_chart(charts.lines(daily, "purchase_date:T", "lpay_receipts:Q", color="channel:N",
-                                     chart_id="daily_lpay", x_title="day", y_title="receipts paid with L.Pay"),
-                        width="stretch")
+        st.altair_chart(
+            charts.lines(
+                daily,
+                "purchase_date:T",
+                "lpay_receipts:Q",
+                color="channel:N",
+                chart_id="daily_lpay",
+                x_title="day",
+                y_title="receipts paid with L.Pay",
+            ),
+            width="stretch",
+        )
 
 
 def when_customers_buy() -> None:
@@ -73,17 +101,38 @@ def when_customers_buy() -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Spend by weekday")
-        st.altair_chart(charts.bars(by_day, "day:N", "spend:Q", color="channel:N",
-                                    sort=[d[:3] for d in charts.WEEKDAYS], label_angle=0,
-                                    chart_id="spend_by_weekday", x_title=None, y_title=SPEND,
-                                    y_format=charts.MONEY),
-                        width="stretch")
+        st.altair_chart(
+            charts.bars(
+                by_day,
+                "day:N",
+                "spend:Q",
+                color="channel:N",
+                sort=[d[:3] for d in charts.WEEKDAYS],
+                label_angle=0,
+                chart_id="spend_by_weekday",
+                x_title=None,
+                y_title=SPEND,
+                y_format=charts.MONEY,
+            ),
+            width="stretch",
+        )
     with right:
         st.subheader("Spend by hour of day")
         if grid["hour"].notna().any():
             by_hour = grid.groupby(["hour", "channel"], as_index=False)[["receipts", "spend"]].sum()
-            st.altair_chart(charts.bars(by_hour, "hour:O", "spend:Q", color="channel:N", chart_id="spend_by_hour",
-                                        label_angle=0, y_title=SPEND, y_format=charts.MONEY), width="stretch")
+            st.altair_chart(
+                charts.bars(
+                    by_hour,
+                    "hour:O",
+                    "spend:Q",
+                    color="channel:N",
+                    chart_id="spend_by_hour",
+                    label_angle=0,
+                    y_title=SPEND,
+                    y_format=charts.MONEY,
+                ),
+                width="stretch",
+            )
         else:
             st.info("This dataset records purchase dates only (no time of day).")
 
@@ -100,14 +149,38 @@ def demographics() -> None:
     ages = list(dict.fromkeys(demo["age"]))
     left, right = st.columns(2)
     with left:
-        st.altair_chart(charts.bars(demo, "age:N", "customers:Q", color="gender:N", stack=False, sort=ages,
-                                    chart_id="customers_by_age_sex", x_title=None, y_title="customers",
-                                    label_angle=0), width="stretch")
+        st.altair_chart(
+            charts.bars(
+                demo,
+                "age:N",
+                "customers:Q",
+                color="gender:N",
+                stack=False,
+                sort=ages,
+                chart_id="customers_by_age_sex",
+                x_title=None,
+                y_title="customers",
+                label_angle=0,
+            ),
+            width="stretch",
+        )
     with right:
-        st.altair_chart(charts.bars(demo, "age:N", "spend:Q", color="gender:N", stack=False, sort=ages,
-                                    chart_id="spend_by_age_sex", x_title=None, y_title=SPEND,
-                                    y_format=charts.MONEY, label_angle=0),
-                        width="stretch")
+        st.altair_chart(
+            charts.bars(
+                demo,
+                "age:N",
+                "spend:Q",
+                color="gender:N",
+                stack=False,
+                sort=ages,
+                chart_id="spend_by_age_sex",
+                x_title=None,
+                y_title=SPEND,
+                y_format=charts.MONEY,
+                label_angle=0,
+            ),
+            width="stretch",
+        )
 
 
 def affiliates() -> None:
@@ -121,9 +194,22 @@ def affiliates() -> None:
         st.info("This dataset has a single store (no affiliates or services to compare).")
         return
     tooltip = ["affiliate", "kind", "spend:Q", "receipts:Q"] + (["lpay_receipt_share:Q"] if lpay else [])
-    st.altair_chart(charts.bars(by_aff, "affiliate:N", "spend:Q", color="kind:N", horizontal=True, sort="-x",
-                                chart_id="spend_by_affiliate", x_title=None, y_title=SPEND, y_format=charts.MONEY,
-                                tooltip=tooltip), width="stretch")
+    st.altair_chart(
+        charts.bars(
+            by_aff,
+            "affiliate:N",
+            "spend:Q",
+            color="kind:N",
+            horizontal=True,
+            sort="-x",
+            chart_id="spend_by_affiliate",
+            x_title=None,
+            y_title=SPEND,
+            y_format=charts.MONEY,
+            tooltip=tooltip,
+        ),
+        width="stretch",
+    )
 
 
 if not da.has("customer_rfm"):
@@ -136,6 +222,8 @@ if da.has("sales_daily") and da.has("sales_by_weekday_hour"):
     demographics()
     affiliates()
 else:
-    st.info("This release has no sales marts (sales_daily, sales_by_weekday_hour): "
-            "the charts over time, weekday, hour and affiliate are not shown.")
+    st.info(
+        "This release has no sales marts (sales_daily, sales_by_weekday_hour): "
+        "the charts over time, weekday, hour and affiliate are not shown."
+    )
     demographics()

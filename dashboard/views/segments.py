@@ -12,10 +12,18 @@ from dashboard.formatting import money, number, percent
 
 TIER_ORDER = ["VIP", "Gold", "Silver", "Bronze", "At Risk"]
 PROFILE_COLUMNS = {  # segment_profiles column -> label; shown when present
-    "n_customers": "customers", "share": "share", "mean_days_since_last_purchase": "days since last purchase",
-    "mean_receipts": "receipts", "mean_frequency": "repeat days", "mean_monetary_value": "spend per repeat day",
-    "mean_total_spend": "total spend", "mean_lpay_spend": "L.Pay spend (M1)", "mean_other_spend": "other spend (M2)",
-    "lpay_user_share": "L.Pay users", "mean_tenure_days": "tenure days", "mean_clv_12m": "CLV 12 m",
+    "n_customers": "customers",
+    "share": "share",
+    "mean_days_since_last_purchase": "days since last purchase",
+    "mean_receipts": "receipts",
+    "mean_frequency": "repeat days",
+    "mean_monetary_value": "spend per repeat day",
+    "mean_total_spend": "total spend",
+    "mean_lpay_spend": "L.Pay spend (M1)",
+    "mean_other_spend": "other spend (M2)",
+    "lpay_user_share": "L.Pay users",
+    "mean_tenure_days": "tenure days",
+    "mean_clv_12m": "CLV 12 m",
     "mean_p_alive": "P(alive)",
 }
 PERCENT_COLUMNS = {"share", "lpay_user_share", "mean_p_alive"}
@@ -33,9 +41,14 @@ def formatted(column: str, value) -> str:
 
 def profile_table(profiles: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Features as rows, segments as columns: reads at a glance for the few segments a model has."""
-    rows = {PROFILE_COLUMNS.get(c, c.replace("_", " ")): [formatted(c, v) if c in PROFILE_COLUMNS else v
-                                                           for v in profiles[c]] for c in columns}
+    rows = {
+        PROFILE_COLUMNS.get(c, c.replace("_", " ")): [
+            formatted(c, v) if c in PROFILE_COLUMNS else v for v in profiles[c]
+        ]
+        for c in columns
+    }
     return pd.DataFrame(rows, index=list(profiles["segment"])).T
+
 
 st.title("Segments and tiers")
 currency = da.release_info().currency
@@ -64,19 +77,34 @@ def segment_section() -> None:
         return
     models = da.query("select distinct segmentation_model from marts.segment_profiles order by 1")
     names = list(models["segmentation_model"])
-    primary = da.scalar("select any_value(segmentation_model) from marts.customer_segments") \
-        if da.has("customer_segments", "segmentation_model") else None
-    model = st.selectbox("Segmentation model", names, index=names.index(primary) if primary in names else 0,
-                         key="segmentation_model")
-    profiles = da.query("select * from marts.segment_profiles where segmentation_model = ? order by segment_id",
-                        [model])
+    primary = (
+        da.scalar("select any_value(segmentation_model) from marts.customer_segments")
+        if da.has("customer_segments", "segmentation_model")
+        else None
+    )
+    model = st.selectbox(
+        "Segmentation model", names, index=names.index(primary) if primary in names else 0, key="segmentation_model"
+    )
+    profiles = da.query(
+        "select * from marts.segment_profiles where segmentation_model = ? order by segment_id", [model]
+    )
     silhouette = profiles["silhouette"].iloc[0] if "silhouette" in profiles else None
     st.caption(f"{len(profiles)} segments" + (f", silhouette {silhouette:.3f}" if silhouette is not None else ""))
     profiles["segment"] = profiles["segment_id"].astype(str) + " · " + profiles["segment_name"]
-    st.altair_chart(charts.bars(profiles, "segment:N", "n_customers:Q", chart_id="segment_sizes", horizontal=True,
-                                x_title=None, y_title="customers", sort="-x",
-                                tooltip=["segment", "n_customers:Q", "share:Q"]),
-                    width="stretch")
+    st.altair_chart(
+        charts.bars(
+            profiles,
+            "segment:N",
+            "n_customers:Q",
+            chart_id="segment_sizes",
+            horizontal=True,
+            x_title=None,
+            y_title="customers",
+            sort="-x",
+            tooltip=["segment", "n_customers:Q", "share:Q"],
+        ),
+        width="stretch",
+    )
     st.subheader("Profiles (members' means, original units)")
     keep = [c for c in PROFILE_COLUMNS if c in profiles and (lpay or "lpay" not in c)]
     actions = playbook_actions(model)
@@ -85,8 +113,10 @@ def segment_section() -> None:
     table = profile_table(profiles, keep + (["playbook_action"] if actions is not None else []))
     st.dataframe(table, width="stretch", height=35 * (len(table) + 1) + 3)
     if actions is None:
-        st.info("No next-best-action mart in this release: the playbook action per segment appears once "
-                "`next_best_action` is published.")
+        st.info(
+            "No next-best-action mart in this release: the playbook action per segment appears once "
+            "`next_best_action` is published."
+        )
 
 
 def tier_section() -> None:
@@ -101,19 +131,52 @@ def tier_section() -> None:
     order = [t for t in TIER_ORDER if t in set(tiers["tier"])] + sorted(set(tiers["tier"]) - set(TIER_ORDER))
     left, right = st.columns(2)
     with left:
-        st.altair_chart(charts.bars(tiers, "tier:N", "customers:Q", chart_id="tier_sizes", sort=order,
-                                    x_title=None, y_title="customers", label_angle=0), width="stretch")
+        st.altair_chart(
+            charts.bars(
+                tiers,
+                "tier:N",
+                "customers:Q",
+                chart_id="tier_sizes",
+                sort=order,
+                x_title=None,
+                y_title="customers",
+                label_angle=0,
+            ),
+            width="stretch",
+        )
     with right:
-        st.altair_chart(charts.bars(tiers, "tier:N", "mean_clv_12m:Q", chart_id="tier_clv", sort=order,
-                                    x_title=None, y_title=f"mean 12-month CLV {currency}".strip(),
-                                    y_format=charts.MONEY, label_angle=0,
-                                    tooltip=["tier", "mean_clv_12m:Q", "mean_total_spend:Q", "mean_p_alive:Q"]),
-                        width="stretch")
+        st.altair_chart(
+            charts.bars(
+                tiers,
+                "tier:N",
+                "mean_clv_12m:Q",
+                chart_id="tier_clv",
+                sort=order,
+                x_title=None,
+                y_title=f"mean 12-month CLV {currency}".strip(),
+                y_format=charts.MONEY,
+                label_angle=0,
+                tooltip=["tier", "mean_clv_12m:Q", "mean_total_spend:Q", "mean_p_alive:Q"],
+            ),
+            width="stretch",
+        )
     cross = da.query("select tier, segment_name, count(*) as customers from marts.customer_360 group by all")
     st.caption("Customers per tier and segment (the primary segmentation model).")
-    st.altair_chart(charts.heatmap(cross, "tier:N", "segment_name:N", "customers:Q", chart_id="tier_by_segment",
-                                   x_title=None, y_title=None, value_format=",.0f", x_sort=order, label_angle=0),
-                    width="stretch")
+    st.altair_chart(
+        charts.heatmap(
+            cross,
+            "tier:N",
+            "segment_name:N",
+            "customers:Q",
+            chart_id="tier_by_segment",
+            x_title=None,
+            y_title=None,
+            value_format=",.0f",
+            x_sort=order,
+            label_angle=0,
+        ),
+        width="stretch",
+    )
 
 
 segment_section()

@@ -1,4 +1,5 @@
 """Per-customer p_alive, expected purchases and CLV: the stored int_clv_params applied (no refit)."""
+
 from loyalty_analytics import clv, dbt_io
 
 

@@ -1,6 +1,7 @@
 """Every recommender and baseline fitted on history up to calibration_end and stored as
 versioned artifacts (an identical stored version is reused); one registry row per stored
 model. int_recommender_metrics evaluates them."""
+
 from loyalty_analytics import dbt_io
 from loyalty_analytics.recommenders import jobs
 
@@ -8,8 +9,11 @@ from loyalty_analytics.recommenders import jobs
 def model(dbt, session):
     dbt.config(materialized="table")
     settings = dbt_io.settings(dbt.ref("int_run_parameters"))
-    inputs = dbt_io.frames(lines=dbt.ref("int_session_lines").project(jobs.LINE_COLUMNS),
-                           customers=dbt.ref("int_customer_attributes"), products=dbt.ref("stg_lpoint__products"),
-                           preference=dbt.ref("int_preference_calibration").project(jobs.PREFERENCE_COLUMNS))
+    inputs = dbt_io.frames(
+        lines=dbt.ref("int_session_lines").project(jobs.LINE_COLUMNS),
+        customers=dbt.ref("int_customer_attributes"),
+        products=dbt.ref("stg_lpoint__products"),
+        preference=dbt.ref("int_preference_calibration").project(jobs.PREFERENCE_COLUMNS),
+    )
     data, _ = jobs.split_at(settings["calibration_end"], settings["observation_end"], **inputs)
     return jobs.store_models(jobs.evaluation_models(settings["random_seed"]), data, used_for="evaluation")

@@ -1,6 +1,7 @@
 """The published recommenders (both neural models) fitted on all history up to
 observation_end and stored as versioned artifacts (an identical stored version is reused);
 one registry row per stored model. int_recommendations and int_stamp_mission apply them."""
+
 from loyalty_analytics import dbt_io
 from loyalty_analytics.recommenders import jobs
 
@@ -8,7 +9,11 @@ from loyalty_analytics.recommenders import jobs
 def model(dbt, session):
     dbt.config(materialized="table")
     settings = dbt_io.settings(dbt.ref("int_run_parameters"))
-    data = jobs.history(settings["observation_end"], lines=dbt.ref("int_session_lines").project(jobs.LINE_COLUMNS),
-                        customers=dbt.ref("int_customer_attributes"), products=dbt.ref("stg_lpoint__products"),
-                        preference=dbt.ref("int_preference_scores").project(jobs.PREFERENCE_COLUMNS))
+    data = jobs.history(
+        settings["observation_end"],
+        lines=dbt.ref("int_session_lines").project(jobs.LINE_COLUMNS),
+        customers=dbt.ref("int_customer_attributes"),
+        products=dbt.ref("stg_lpoint__products"),
+        preference=dbt.ref("int_preference_scores").project(jobs.PREFERENCE_COLUMNS),
+    )
     return jobs.store_models(jobs.neural_models(settings["random_seed"]), data, used_for="published")

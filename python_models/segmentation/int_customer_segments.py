@@ -1,5 +1,6 @@
 """Customer -> KMeans segment (rule-based name) per feature set + seed 004 tier: the stored
 int_segmentation_params applied (nearest centroid, tier scores), no refit."""
+
 from loyalty_analytics import dbt_io, segmentation
 
 

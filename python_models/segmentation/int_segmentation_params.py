@@ -1,6 +1,7 @@
 """Fit the segmentation once (KMeans per feature set + seed 004's tiers, seeded with
 random_seed) and store it: long rows (model_name, component, segment_id, key, value,
 segment_name), see loyalty_analytics.segmentation.SegmentationModel.to_params."""
+
 from loyalty_analytics import dbt_io, segmentation
 
 

@@ -42,10 +42,24 @@ from loyalty_analytics import paths
 #   hour      0..23
 #   numeric   integer or plain decimal that is a finite DOUBLE
 TEXT, CODE, KEY, INT, DATE, ISO_DATE, HOUR, NUMERIC = (
-    "text", "code", "key", "int", "date", "iso_date", "hour", "numeric")
+    "text",
+    "code",
+    "key",
+    "int",
+    "date",
+    "iso_date",
+    "hour",
+    "numeric",
+)
 SQL_TYPES = {
-    TEXT: "VARCHAR", CODE: "VARCHAR", KEY: "VARCHAR", DATE: "VARCHAR",
-    INT: "INTEGER", HOUR: "INTEGER", NUMERIC: "DOUBLE", ISO_DATE: "DATE",
+    TEXT: "VARCHAR",
+    CODE: "VARCHAR",
+    KEY: "VARCHAR",
+    DATE: "VARCHAR",
+    INT: "INTEGER",
+    HOUR: "INTEGER",
+    NUMERIC: "DOUBLE",
+    ISO_DATE: "DATE",
 }
 
 # What staging reads an affiliate code as (column affiliate_kind of seeds/affiliates.csv).
@@ -57,7 +71,7 @@ class Column:
     name: str
     kind: str
     description: str
-    unit: str = ""             # money and quantities: KRW, USD, units, CDs
+    unit: str = ""  # money and quantities: KRW, USD, units, CDs
     known_codes: bool = False  # holds an affiliate code; ingest counts values outside the dataset's codes
 
     @property
@@ -74,8 +88,8 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    name: str          # dbt source table name
-    file: str          # file name in the prepared folder (and, for L.Point, in the raw folder)
+    name: str  # dbt source table name
+    file: str  # file name in the prepared folder (and, for L.Point, in the raw folder)
     description: str
     columns: tuple[Column, ...]
 
@@ -107,10 +121,10 @@ class Period:
 
 @dataclass(frozen=True)
 class Dataset:
-    source: str        # dbt source name; its yml lives in models/staging/<source>/
+    source: str  # dbt source name; its yml lives in models/staging/<source>/
     description: str
     tables: tuple[Table, ...]
-    period: Period     # default observation period (dbt vars period_start / period_end)
+    period: Period  # default observation period (dbt vars period_start / period_end)
     affiliates: tuple[Affiliate, ...] = ()
 
     def table(self, name: str) -> Table:
@@ -145,6 +159,7 @@ class PublishedLog:
 
 # ----------------------------------------------------------------------------- L.Point
 
+
 def _customer(kind: str = CODE, description: str = "Customer number.") -> Column:
     return Column("cust", kind, description)
 
@@ -160,61 +175,96 @@ LPOINT = Dataset(
     affiliates=(
         *(Affiliate(code, RETAIL) for code in ("A01", "A02", "A03", "A04", "A05", "A06")),
         *(Affiliate(code, SERVICE) for code in ("B01", "C01", "C02", "D01", "D02", "E01")),
-        Affiliate("L00", LPAY), Affiliate("L01", LPAY),
+        Affiliate("L00", LPAY),
+        Affiliate("L01", LPAY),
     ),
     tables=(
-        Table("demo", "LPOINT_BIG_COMP_01_DEMO.csv", "one row per customer.", (
-            _customer(KEY, "Customer number, M + 9 digits."),
-            Column("ma_fem_dv", TEXT, "Sex, 남성 (male) / 여성 (female)."),
-            Column("ages", TEXT, "Age band, 20대..70대."),
-            Column("zon_hlv", TEXT, "Region, Z01..Z17."),
-        )),
-        Table("pdde", "LPOINT_BIG_COMP_02_PDDE.csv", "product purchase lines at retail affiliates A01..A06.", (
-            _customer(),
-            Column("rct_no", CODE, "Receipt number."),
-            _CHANNEL,
-            Column("cop_c", CODE, "Affiliate code A01..A06.", known_codes=True),
-            Column("br_c", CODE, "Store code; empty online."),
-            Column("pd_c", CODE, "Product code."),
-            Column("de_dt", DATE, "Purchase date, YYYYMMDD."),
-            Column("de_hr", HOUR, "Purchase hour, 0..23."),
-            Column("buy_am", NUMERIC, "Amount of the line (zero or negative for cancellations and returns).",
-                   unit="KRW"),
-            Column("buy_ct", INT, "Quantity bought.", unit="units"),
-        )),
-        Table("cop_u", "LPOINT_BIG_COMP_03_COP_U.csv", "use of service affiliates (B01, C01, C02, D01, D02, E01).", (
-            _customer(),
-            Column("rct_no", CODE, "Receipt number."),
-            Column("cop_c", CODE, "Service affiliate code.", known_codes=True),
-            Column("br_c", CODE, "Store code; empty online."),
-            _CHANNEL,
-            Column("de_dt", DATE, "Payment date, YYYYMMDD."),
-            Column("vst_dt", DATE, "Visit date, YYYYMMDD."),
-            Column("de_hr", HOUR, "Payment hour, 0..23."),
-            Column("buy_am", NUMERIC, "Amount paid for the service use.", unit="KRW"),
-        )),
-        Table("pd_clac", "LPOINT_BIG_COMP_04_PD_CLAC.csv", "product catalogue with a 3-level hierarchy.", (
-            Column("pd_c", KEY, "Product code."),
-            Column("pd_nm", TEXT, "Product name (Korean text)."),
-            Column("clac_hlv_nm", TEXT, "Major category (Korean text)."),
-            Column("clac_mcls_nm", TEXT, "Middle category under the major one (Korean text)."),
-        )),
-        Table("br", "LPOINT_BIG_COMP_05_BR.csv", "stores.", (
-            Column("br_c", KEY, "Store code."),
-            # not counted against the known codes: the report counts them in the spend files only
-            Column("cop_c", CODE, "Affiliate of the store."),
-            Column("zon_hlv", TEXT, "Region of the store, Z01..Z17."),
-            Column("zon_mcls", TEXT, "Sub-region of the store."),
-        )),
-        Table("lpay", "LPOINT_BIG_COMP_06_LPAY.csv", "L.Pay payments; rct_no links to the receipt it paid.", (
-            _customer(),
-            Column("rct_no", CODE, "Receipt number of the paid receipt (or of the outside-affiliate payment)."),
-            Column("cop_c", CODE, "Affiliate code; L00/L01 = outside the affiliates.", known_codes=True),
-            _CHANNEL,
-            Column("de_dt", DATE, "Payment date, YYYYMMDD."),
-            Column("de_hr", HOUR, "Payment hour, 0..23."),
-            Column("buy_am", NUMERIC, "Amount paid.", unit="KRW"),
-        )),
+        Table(
+            "demo",
+            "LPOINT_BIG_COMP_01_DEMO.csv",
+            "one row per customer.",
+            (
+                _customer(KEY, "Customer number, M + 9 digits."),
+                Column("ma_fem_dv", TEXT, "Sex, 남성 (male) / 여성 (female)."),
+                Column("ages", TEXT, "Age band, 20대..70대."),
+                Column("zon_hlv", TEXT, "Region, Z01..Z17."),
+            ),
+        ),
+        Table(
+            "pdde",
+            "LPOINT_BIG_COMP_02_PDDE.csv",
+            "product purchase lines at retail affiliates A01..A06.",
+            (
+                _customer(),
+                Column("rct_no", CODE, "Receipt number."),
+                _CHANNEL,
+                Column("cop_c", CODE, "Affiliate code A01..A06.", known_codes=True),
+                Column("br_c", CODE, "Store code; empty online."),
+                Column("pd_c", CODE, "Product code."),
+                Column("de_dt", DATE, "Purchase date, YYYYMMDD."),
+                Column("de_hr", HOUR, "Purchase hour, 0..23."),
+                Column(
+                    "buy_am",
+                    NUMERIC,
+                    "Amount of the line (zero or negative for cancellations and returns).",
+                    unit="KRW",
+                ),
+                Column("buy_ct", INT, "Quantity bought.", unit="units"),
+            ),
+        ),
+        Table(
+            "cop_u",
+            "LPOINT_BIG_COMP_03_COP_U.csv",
+            "use of service affiliates (B01, C01, C02, D01, D02, E01).",
+            (
+                _customer(),
+                Column("rct_no", CODE, "Receipt number."),
+                Column("cop_c", CODE, "Service affiliate code.", known_codes=True),
+                Column("br_c", CODE, "Store code; empty online."),
+                _CHANNEL,
+                Column("de_dt", DATE, "Payment date, YYYYMMDD."),
+                Column("vst_dt", DATE, "Visit date, YYYYMMDD."),
+                Column("de_hr", HOUR, "Payment hour, 0..23."),
+                Column("buy_am", NUMERIC, "Amount paid for the service use.", unit="KRW"),
+            ),
+        ),
+        Table(
+            "pd_clac",
+            "LPOINT_BIG_COMP_04_PD_CLAC.csv",
+            "product catalogue with a 3-level hierarchy.",
+            (
+                Column("pd_c", KEY, "Product code."),
+                Column("pd_nm", TEXT, "Product name (Korean text)."),
+                Column("clac_hlv_nm", TEXT, "Major category (Korean text)."),
+                Column("clac_mcls_nm", TEXT, "Middle category under the major one (Korean text)."),
+            ),
+        ),
+        Table(
+            "br",
+            "LPOINT_BIG_COMP_05_BR.csv",
+            "stores.",
+            (
+                Column("br_c", KEY, "Store code."),
+                # not counted against the known codes: the report counts them in the spend files only
+                Column("cop_c", CODE, "Affiliate of the store."),
+                Column("zon_hlv", TEXT, "Region of the store, Z01..Z17."),
+                Column("zon_mcls", TEXT, "Sub-region of the store."),
+            ),
+        ),
+        Table(
+            "lpay",
+            "LPOINT_BIG_COMP_06_LPAY.csv",
+            "L.Pay payments; rct_no links to the receipt it paid.",
+            (
+                _customer(),
+                Column("rct_no", CODE, "Receipt number of the paid receipt (or of the outside-affiliate payment)."),
+                Column("cop_c", CODE, "Affiliate code; L00/L01 = outside the affiliates.", known_codes=True),
+                _CHANNEL,
+                Column("de_dt", DATE, "Payment date, YYYYMMDD."),
+                Column("de_hr", HOUR, "Payment hour, 0..23."),
+                Column("buy_am", NUMERIC, "Amount paid.", unit="KRW"),
+            ),
+        ),
     ),
 )
 
@@ -222,17 +272,24 @@ LPOINT = Dataset(
 
 CDNOW = Dataset(
     source="cdnow",
-    description=("The CDNOW purchase log (Fader, Hardie & Lee 2005) that ships inside the lifetimes package, "
-                 "converted by `python -m loyalty_analytics.ingest --dataset cdnow|cdnow_sample` into one CSV."),
+    description=(
+        "The CDNOW purchase log (Fader, Hardie & Lee 2005) that ships inside the lifetimes package, "
+        "converted by `python -m loyalty_analytics.ingest --dataset cdnow|cdnow_sample` into one CSV."
+    ),
     period=Period(dt.date(1997, 1, 1), dt.date(1998, 6, 30)),
     affiliates=(Affiliate("CDNOW", RETAIL),),  # one shop: int_transactions gives every line this code
     tables=(
-        Table("transactions", "cdnow_transactions.csv", "one row per transaction (customer, day, CDs, dollars).", (
-            Column("customer_id", CODE, "CDNOW customer id."),
-            Column("purchase_date", ISO_DATE, "Purchase day."),
-            Column("quantity", INT, "Quantity.", unit="CDs"),
-            Column("amount", NUMERIC, "Dollar value of the transaction (0 occurs in the log).", unit="USD"),
-        )),
+        Table(
+            "transactions",
+            "cdnow_transactions.csv",
+            "one row per transaction (customer, day, CDs, dollars).",
+            (
+                Column("customer_id", CODE, "CDNOW customer id."),
+                Column("purchase_date", ISO_DATE, "Purchase day."),
+                Column("quantity", INT, "Quantity.", unit="CDs"),
+                Column("amount", NUMERIC, "Dollar value of the transaction (0 occurs in the log).", unit="USD"),
+            ),
+        ),
     ),
 )
 
@@ -240,8 +297,9 @@ CDNOW = Dataset(
 # customer id and the customer's index within the sample.
 CDNOW_LOGS = {
     "cdnow": PublishedLog("CDNOW_master.txt", ("customer_id", "date", "quantity", "amount"), 23_570, 69_659),
-    "cdnow_sample": PublishedLog("CDNOW_sample.txt", ("customer_id", "sample_index", "date", "quantity", "amount"),
-                                 2_357, 6_919),
+    "cdnow_sample": PublishedLog(
+        "CDNOW_sample.txt", ("customer_id", "sample_index", "date", "quantity", "amount"), 2_357, 6_919
+    ),
 }
 
 # Every dataset the pipeline and dbt know (the dbt var `dataset`), in the order the CLIs list them.
@@ -277,10 +335,12 @@ def _sql_list(values) -> str:
 
 def _read_csv(table: Table) -> str:
     """The external_location: a read_csv over the prepared file with the declared names and types."""
-    return (f"read_csv('{PREPARED_DIR_EXPRESSION}/{_sql_text(table.file)}',\n"
-            "header=true, delim=',', quote='\"',\n"
-            f"names={_sql_list(table.column_names)},\n"
-            f"types={_sql_list(column.sql_type for column in table.columns)})")
+    return (
+        f"read_csv('{PREPARED_DIR_EXPRESSION}/{_sql_text(table.file)}',\n"
+        "header=true, delim=',', quote='\"',\n"
+        f"names={_sql_list(table.column_names)},\n"
+        f"types={_sql_list(column.sql_type for column in table.columns)})"
+    )
 
 
 def _yaml_text(key: str, text: str, indent: str) -> list[str]:
@@ -292,8 +352,9 @@ def _yaml_text(key: str, text: str, indent: str) -> list[str]:
     import yaml
 
     plain = [f"{indent}{key}: {text}"]
-    folded = [f"{indent}{key}: >-"] + textwrap.wrap(text, 100, initial_indent=indent + "  ",
-                                                     subsequent_indent=indent + "  ")
+    folded = [f"{indent}{key}: >-"] + textwrap.wrap(
+        text, 100, initial_indent=indent + "  ", subsequent_indent=indent + "  "
+    )
     for lines in ([plain] if len(plain[0]) <= 110 else []) + [folded]:
         if yaml.safe_load("\n".join(lines)) == {key: text}:
             return lines
@@ -344,8 +405,10 @@ def write_sources(project_root: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m loyalty_analytics.contract",
-                                     description="Generate or check the dbt sources yml from the input contract.")
+    parser = argparse.ArgumentParser(
+        prog="python -m loyalty_analytics.contract",
+        description="Generate or check the dbt sources yml from the input contract.",
+    )
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--write-sources", action="store_true", help="rewrite models/staging/*/_*__sources.yml")
     action.add_argument("--check", action="store_true", help="exit 1 if a checked-in sources yml differs")
@@ -357,8 +420,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     stale = stale_sources(args.project_dir)
     for path in stale:
-        print(f"{path} differs from the contract: run python -m loyalty_analytics.contract --write-sources",
-              file=sys.stderr)
+        print(
+            f"{path} differs from the contract: run python -m loyalty_analytics.contract --write-sources",
+            file=sys.stderr,
+        )
     return 1 if stale else 0
 
 

@@ -101,37 +101,47 @@ def _publish_lock(out: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _write_release(con: duckdb.DuckDBPyConnection, staging: Path, release_id: str,
-                   marts: list[str], report, warehouse: Path) -> dict:
+def _write_release(
+    con: duckdb.DuckDBPyConnection, staging: Path, release_id: str, marts: list[str], report, warehouse: Path
+) -> dict:
     staging.mkdir(parents=True)
     tables = {}
     for mart in marts:
         target = staging / f"{mart}.parquet"
         con.execute(
             f"copy (from marts.{_q(mart)}) to {_sql_str(str(target))} "
-            f"(format parquet, compression zstd, kv_metadata {{release_id: {_sql_str(release_id)}}})")
+            f"(format parquet, compression zstd, kv_metadata {{release_id: {_sql_str(release_id)}}})"
+        )
         cols = con.execute(
             "select column_name, data_type from information_schema.columns "
             "where table_catalog = current_database() and table_schema = 'marts' and table_name = ? "
-            "order by ordinal_position", [mart]).fetchall()
+            "order by ordinal_position",
+            [mart],
+        ).fetchall()
         rows = con.execute(f"select count(*) from marts.{_q(mart)}").fetchall()[0][0]
         tables[mart] = {"rows": rows, "parquet": target.name, "columns": [list(c) for c in cols]}
 
     # Serving DuckDB file: same snapshot, copied table by table from the read-only warehouse.
     serving = staging / SERVING_DB
-    con.execute(f"attach {_sql_str(str(serving))} as serving "
-                f"(storage_version {_sql_str(SERVING_STORAGE_VERSION)}, read_only false)")
+    con.execute(
+        f"attach {_sql_str(str(serving))} as serving "
+        f"(storage_version {_sql_str(SERVING_STORAGE_VERSION)}, read_only false)"
+    )
     try:
         con.execute("create schema serving.marts")
         con.execute("create schema serving.meta")
         for mart in marts:
             con.execute(f"create table serving.marts.{_q(mart)} as from marts.{_q(mart)}")
         con.execute("create table serving.meta.tables (mart varchar primary key, n_rows bigint, parquet_file varchar)")
-        con.executemany("insert into serving.meta.tables values (?, ?, ?)",
-                        [[m, t["rows"], t["parquet"]] for m, t in tables.items()])
-        con.execute("create table serving.meta.release as select ?::varchar as release_id, "
-                    "?::timestamp as published_at, ?::varchar as validation_run_id",
-                    [release_id, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), report.run_id])
+        con.executemany(
+            "insert into serving.meta.tables values (?, ?, ?)",
+            [[m, t["rows"], t["parquet"]] for m, t in tables.items()],
+        )
+        con.execute(
+            "create table serving.meta.release as select ?::varchar as release_id, "
+            "?::timestamp as published_at, ?::varchar as validation_run_id",
+            [release_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), report.run_id],
+        )
     finally:
         con.execute("detach serving")
 
@@ -142,14 +152,22 @@ def _write_release(con: duckdb.DuckDBPyConnection, staging: Path, release_id: st
         t["sha256"] = _sha256(p)
     manifest = {
         "release_id": release_id,
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(),
         "source_warehouse": str(warehouse),
         "duckdb_version": duckdb.__version__,
-        "serving_db": {"file": SERVING_DB, "schema": "marts",
-                       "storage_compatibility_version": SERVING_STORAGE_VERSION,
-                       "bytes": serving.stat().st_size, "sha256": _sha256(serving)},
-        "validation": {"run_id": report.run_id, "success": report.success,
-                       "n_expectations": report.n_expectations, "data_docs": report.data_docs},
+        "serving_db": {
+            "file": SERVING_DB,
+            "schema": "marts",
+            "storage_compatibility_version": SERVING_STORAGE_VERSION,
+            "bytes": serving.stat().st_size,
+            "sha256": _sha256(serving),
+        },
+        "validation": {
+            "run_id": report.run_id,
+            "success": report.success,
+            "n_expectations": report.n_expectations,
+            "data_docs": report.data_docs,
+        },
         "marts": tables,
     }
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
@@ -178,8 +196,7 @@ def _prune(out: Path, keep: int) -> list[str]:
     for p in releases.iterdir():
         if p.name.startswith(".staging-"):  # left by a crashed publisher (we hold the lock)
             shutil.rmtree(p, ignore_errors=True)
-    done = sorted((p for p in releases.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                  key=lambda p: p.name)
+    done = sorted((p for p in releases.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
     for p in done[:-keep] if keep > 0 else done:
         if os.path.realpath(p) != current:
             shutil.rmtree(p, ignore_errors=True)
@@ -187,9 +204,15 @@ def _prune(out: Path, keep: int) -> list[str]:
     return removed
 
 
-def publish(warehouse: str | Path | None = None, out: str | Path | None = None, *,
-            gx_root: Path | None = None, keep: int = KEEP_RELEASES, build_docs: bool = True,
-            log=print) -> PublishResult:
+def publish(
+    warehouse: str | Path | None = None,
+    out: str | Path | None = None,
+    *,
+    gx_root: Path | None = None,
+    keep: int = KEEP_RELEASES,
+    build_docs: bool = True,
+    log=print,
+) -> PublishResult:
     """Validate the marts of `warehouse` and, if every expectation passes, publish them."""
     from .validation import format_summary, validate_connection
     from .validation.frames import present_marts, present_relations
@@ -204,8 +227,9 @@ def publish(warehouse: str | Path | None = None, out: str | Path | None = None, 
     try:
         con.execute("set enable_progress_bar = false")
         release_id = new_run_id()
-        report = validate_connection(con, label=str(warehouse), gx_root=gx_root,
-                                     build_docs=build_docs, run_id=release_id)
+        report = validate_connection(
+            con, label=str(warehouse), gx_root=gx_root, build_docs=build_docs, run_id=release_id
+        )
         t_val = time.perf_counter()
         log(format_summary(report))
         if not report.success:
@@ -232,8 +256,7 @@ def publish(warehouse: str | Path | None = None, out: str | Path | None = None, 
     log(f"  Parquet: {out / CURRENT}/<mart>.parquet   DuckDB: {out / CURRENT / SERVING_DB} (schema marts)")
     if removed:
         log(f"  pruned old releases: {', '.join(removed)}")
-    timings = {"validate": t_val - t0, "write": t_write - t_val, "swap_and_prune": t_end - t_write,
-               "total": t_end - t0}
+    timings = {"validate": t_val - t0, "write": t_write - t_val, "swap_and_prune": t_end - t_write, "total": t_end - t0}
     log("  timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()))
     return PublishResult(True, final, report, timings)
 
@@ -261,17 +284,19 @@ def read_once(out: str | Path, *, deep: bool = False) -> dict:
     con = duckdb.connect()
     try:
         con.execute("set enable_progress_bar = false")
-        for mart, t in manifest["marts"].items():
-            n = con.execute("select count(*) from read_parquet(?)",
-                            [str(release / t["parquet"])]).fetchall()[0][0]
+        for t in manifest["marts"].values():
+            n = con.execute("select count(*) from read_parquet(?)", [str(release / t["parquet"])]).fetchall()[0][0]
             if n != t["rows"]:
                 raise AssertionError(f"{release.name}/{t['parquet']}: {n} rows, manifest says {t['rows']}")
             if deep and _sha256(release / t["parquet"]) != t["sha256"]:
                 raise AssertionError(f"{release.name}/{t['parquet']}: sha256 differs from manifest")
-        glob_rows = dict(con.execute(
-            "select parse_filename(filename, true), count(*) "
-            "from read_parquet(?, filename = true, union_by_name = true) group by all",
-            [str(current / "*.parquet")]).fetchall())
+        glob_rows = dict(
+            con.execute(
+                "select parse_filename(filename, true), count(*) "
+                "from read_parquet(?, filename = true, union_by_name = true) group by all",
+                [str(current / "*.parquet")],
+            ).fetchall()
+        )
     finally:
         con.close()
     moved = os.path.realpath(current) != str(release)
@@ -293,9 +318,16 @@ def read_once(out: str | Path, *, deep: bool = False) -> dict:
     return {"release_id": manifest["release_id"], "rows": expected}
 
 
-def reader_loop(out: str | Path, *, seconds: float = 30.0, max_reads: int | None = None,
-                stop_file: str | Path | None = None, pause: float = 0.0, deep: bool = False,
-                wait_for_first: float = 60.0) -> dict:
+def reader_loop(
+    out: str | Path,
+    *,
+    seconds: float = 30.0,
+    max_reads: int | None = None,
+    stop_file: str | Path | None = None,
+    pause: float = 0.0,
+    deep: bool = False,
+    wait_for_first: float = 60.0,
+) -> dict:
     """Call :func:`read_once` repeatedly until `seconds` pass, `max_reads` reads are done or
     `stop_file` exists. Never raises: returns ``{"reads", "errors", "error_messages",
     "releases_seen", "seconds"}``. Waits up to `wait_for_first` seconds for a first release."""
@@ -323,23 +355,34 @@ def reader_loop(out: str | Path, *, seconds: float = 30.0, max_reads: int | None
                 messages.append(f"{type(exc).__name__}: {exc}")
         if pause:
             time.sleep(pause)
-    return {"reads": reads, "errors": errors, "error_messages": messages,
-            "releases_seen": seen, "seconds": round(time.monotonic() - t0, 2)}
+    return {
+        "reads": reads,
+        "errors": errors,
+        "error_messages": messages,
+        "releases_seen": seen,
+        "seconds": round(time.monotonic() - t0, 2),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m loyalty_analytics.publish",
-                                 description="Validate the marts and publish them atomically.")
-    ap.add_argument("--warehouse", type=Path, default=None,
-                    help=f"build DuckDB file (default {paths.warehouse_path()})")
-    ap.add_argument("--out", type=Path, default=None,
-                    help=f"publish folder (default {published_dir()})")
+    ap = argparse.ArgumentParser(
+        prog="python -m loyalty_analytics.publish", description="Validate the marts and publish them atomically."
+    )
+    ap.add_argument(
+        "--warehouse", type=Path, default=None, help=f"build DuckDB file (default {paths.warehouse_path()})"
+    )
+    ap.add_argument("--out", type=Path, default=None, help=f"publish folder (default {published_dir()})")
     ap.add_argument("--gx-dir", type=Path, default=None, help="GX project folder (default gx/ or $LOYALTY_GX_DIR)")
     ap.add_argument("--keep", type=int, default=KEEP_RELEASES, help="releases to keep (default 3)")
     ap.add_argument("--no-docs", action="store_true", help="skip building Data Docs")
-    ap.add_argument("--reader-loop", type=float, metavar="SECONDS", default=None,
-                    help="instead of publishing, read OUT/current repeatedly for SECONDS and "
-                         "report errors as JSON (exit 1 on any error)")
+    ap.add_argument(
+        "--reader-loop",
+        type=float,
+        metavar="SECONDS",
+        default=None,
+        help="instead of publishing, read OUT/current repeatedly for SECONDS and "
+        "report errors as JSON (exit 1 on any error)",
+    )
     ap.add_argument("--stop-file", type=Path, default=None, help="with --reader-loop: stop when this file exists")
     ap.add_argument("--deep", action="store_true", help="with --reader-loop: also verify sha256 of every file")
     ap.add_argument("--pause", type=float, default=0.0, help="with --reader-loop: seconds to sleep between reads")
@@ -347,14 +390,18 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out.resolve() if args.out else published_dir()
 
     if args.reader_loop is not None:
-        stats = reader_loop(out, seconds=args.reader_loop, stop_file=args.stop_file, deep=args.deep,
-                            pause=args.pause)
+        stats = reader_loop(out, seconds=args.reader_loop, stop_file=args.stop_file, deep=args.deep, pause=args.pause)
         print(json.dumps(stats))
         return 1 if stats["errors"] or not stats["reads"] else 0
 
     try:
-        result = publish(args.warehouse, out, gx_root=args.gx_dir.resolve() if args.gx_dir else None,
-                         keep=args.keep, build_docs=not args.no_docs)
+        result = publish(
+            args.warehouse,
+            out,
+            gx_root=args.gx_dir.resolve() if args.gx_dir else None,
+            keep=args.keep,
+            build_docs=not args.no_docs,
+        )
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

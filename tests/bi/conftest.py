@@ -115,8 +115,7 @@ class Superset:
 def superset(superset_server_process, published) -> Superset:
     """Logged-in API client with the published release registered."""
     superset_server.wait_ready(superset_server_process)
-    api = SupersetApi(superset_server_process.url, superset_server_process.username,
-                      superset_server_process.password)
+    api = SupersetApi(superset_server_process.url, superset_server_process.username, superset_server_process.password)
     marts_db = api.register_database("loyalty marts", f"duckdb:///{published.serving_db}", READ_ONLY_EXTRA)
     parquet_db = api.register_database("loyalty parquet", "duckdb:///:memory:", {})
     return Superset(api, superset_server_process, marts_db, parquet_db)

@@ -26,8 +26,11 @@ class SupersetApi:
         self._log_in(username, password)
 
     def _log_in(self, username: str, password: str) -> None:
-        r = self.session.post(f"{self.url}/api/v1/security/login", timeout=self.timeout,
-                              json={"username": username, "password": password, "provider": "db", "refresh": True})
+        r = self.session.post(
+            f"{self.url}/api/v1/security/login",
+            timeout=self.timeout,
+            json={"username": username, "password": password, "provider": "db", "refresh": True},
+        )
         r.raise_for_status()
         self.session.headers["Authorization"] = "Bearer " + r.json()["access_token"]
         r = self.session.get(f"{self.url}/api/v1/security/csrf_token/", timeout=self.timeout)
@@ -37,9 +40,16 @@ class SupersetApi:
 
     def register_database(self, name: str, sqlalchemy_uri: str, extra: dict) -> int:
         """POST /api/v1/database/ (what the UI's "Connect a database" form sends); returns its id."""
-        r = self.session.post(f"{self.url}/api/v1/database/", timeout=self.timeout, json={
-            "database_name": name, "sqlalchemy_uri": sqlalchemy_uri, "expose_in_sqllab": True,
-            "extra": json.dumps(extra)})
+        r = self.session.post(
+            f"{self.url}/api/v1/database/",
+            timeout=self.timeout,
+            json={
+                "database_name": name,
+                "sqlalchemy_uri": sqlalchemy_uri,
+                "expose_in_sqllab": True,
+                "extra": json.dumps(extra),
+            },
+        )
         if r.status_code != 201:
             raise RuntimeError(f"registering {name}: HTTP {r.status_code} {r.text[:500]}")
         return r.json()["id"]
@@ -52,8 +62,11 @@ class SupersetApi:
 
     def execute(self, database_id: int, sql: str, query_limit: int = 10_000) -> list[dict]:
         """Run `sql` synchronously in SQL Lab; return its rows (dicts, JSON types)."""
-        r = self.session.post(f"{self.url}/api/v1/sqllab/execute/", timeout=self.timeout, json={
-            "database_id": database_id, "sql": sql, "runAsync": False, "queryLimit": query_limit})
+        r = self.session.post(
+            f"{self.url}/api/v1/sqllab/execute/",
+            timeout=self.timeout,
+            json={"database_id": database_id, "sql": sql, "runAsync": False, "queryLimit": query_limit},
+        )
         try:
             body = r.json()
         except ValueError:
@@ -65,8 +78,11 @@ class SupersetApi:
 
     def executed_sql(self, database_id: int, sql: str, query_limit: int = 10_000) -> tuple[str, int]:
         """The SQL Superset actually sent to the database, and how many rows came back."""
-        r = self.session.post(f"{self.url}/api/v1/sqllab/execute/", timeout=self.timeout, json={
-            "database_id": database_id, "sql": sql, "runAsync": False, "queryLimit": query_limit})
+        r = self.session.post(
+            f"{self.url}/api/v1/sqllab/execute/",
+            timeout=self.timeout,
+            json={"database_id": database_id, "sql": sql, "runAsync": False, "queryLimit": query_limit},
+        )
         r.raise_for_status()
         body = r.json()
         return body["query"]["executedSql"], len(body["data"])

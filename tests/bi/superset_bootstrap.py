@@ -44,8 +44,18 @@ def set_up_metadata_db() -> None:
 
     app = create_app()
     info = ScriptInfo(create_app=lambda: app)  # one app for the three commands
-    admin = ["--username", ADMIN, "--firstname", "Test", "--lastname", "Admin", "--email", "admin@localhost",
-             "--password", os.environ["SUPERSET_TEST_ADMIN_PASSWORD"]]
+    admin = [
+        "--username",
+        ADMIN,
+        "--firstname",
+        "Test",
+        "--lastname",
+        "Admin",
+        "--email",
+        "admin@localhost",
+        "--password",
+        os.environ["SUPERSET_TEST_ADMIN_PASSWORD"],
+    ]
     for command in (["db", "upgrade"], ["fab", "create-admin", *admin], ["init"]):
         started = time.perf_counter()
         superset.main(command, obj=info, standalone_mode=False)
@@ -55,8 +65,23 @@ def set_up_metadata_db() -> None:
 def exec_server(port: int) -> None:
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     log(f"starting gunicorn on 127.0.0.1:{port}")
-    os.execv(gunicorn, [gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4",
-                        "--timeout", "120", "--graceful-timeout", "5", "superset.app:create_app()"])
+    os.execv(
+        gunicorn,
+        [
+            gunicorn,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--timeout",
+            "120",
+            "--graceful-timeout",
+            "5",
+            "superset.app:create_app()",
+        ],
+    )
 
 
 def main() -> None:

@@ -66,14 +66,26 @@ def start(bi_python: Path, home: Path) -> SupersetServer:
     config = write_config(home)
     password = secrets.token_urlsafe(16)
     port = free_port()
-    env = dict(os.environ, SUPERSET_HOME=str(home), SUPERSET_CONFIG_PATH=str(config), HOME=str(home),
-               SUPERSET_TEST_ADMIN_PASSWORD=password, PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        SUPERSET_HOME=str(home),
+        SUPERSET_CONFIG_PATH=str(config),
+        HOME=str(home),
+        SUPERSET_TEST_ADMIN_PASSWORD=password,
+        PYTHONUNBUFFERED="1",
+    )
     env.pop("PYTHONPATH", None)  # nothing of the project's virtualenv may leak into Superset's
     log_path = home / "superset.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [str(bi_python), str(BOOTSTRAP), "--port", str(port), "--parent-pid", str(os.getpid())], cwd=home,
-            env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [str(bi_python), str(BOOTSTRAP), "--port", str(port), "--parent-pid", str(os.getpid())],
+            cwd=home,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     return SupersetServer(f"http://127.0.0.1:{port}", home, log_path, ADMIN, password, process, time.monotonic())
 
 
@@ -91,13 +103,16 @@ def wait_ready(server: SupersetServer, timeout: float = 600.0) -> float:
     deadline = server.started_at + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"Superset exited with code {server.process.returncode}; "
-                               f"log {server.log_path}:\n{server.log_tail()}")
+            raise RuntimeError(
+                f"Superset exited with code {server.process.returncode}; log {server.log_path}:\n{server.log_tail()}"
+            )
         if _healthy(server.url):
             return time.monotonic() - server.started_at
         time.sleep(0.5)
-    raise TimeoutError(f"Superset did not answer {server.url}/health within {timeout:.0f} s; "
-                       f"log {server.log_path}:\n{server.log_tail()}")
+    raise TimeoutError(
+        f"Superset did not answer {server.url}/health within {timeout:.0f} s; "
+        f"log {server.log_path}:\n{server.log_tail()}"
+    )
 
 
 def stop(server: SupersetServer, grace: float = 10.0) -> None:

@@ -99,19 +99,23 @@ def test_analyst_queries_in_sql_lab_equal_duckdb(superset, published):
         expected = duckdb_rows(sql, None if query.reads_parquet else published.serving_db)
         assert expected, f"{query.name}: no rows, the check would prove nothing"
         assert got == expected, f"{query.name}: SQL Lab and DuckDB differ"
-    record("analyst queries (SQL Lab + DuckDB, compared)", f"{time.perf_counter() - started:.1f} s "
-           f"for {len(analyst_queries())} queries")
+    record(
+        "analyst queries (SQL Lab + DuckDB, compared)",
+        f"{time.perf_counter() - started:.1f} s for {len(analyst_queries())} queries",
+    )
 
 
 def test_sqllab_replaces_a_smaller_limit_as_docs_bi_says(superset):
     """Superset 6.1 replaces a query's own LIMIT by the row limit + 1 (apache/superset#40070);
     docs/bi.md tells analysts to wrap the query instead. If this fails, Superset changed: update
     docs/bi.md."""
-    executed, n = superset.api.executed_sql(superset.marts_db, "select customer_id from marts.customer_360 limit 5",
-                                            query_limit=1000)
+    executed, n = superset.api.executed_sql(
+        superset.marts_db, "select customer_id from marts.customer_360 limit 5", query_limit=1000
+    )
     assert n > 5 and "LIMIT 1001" in executed, executed
     wrapped = superset.api.execute(
-        superset.marts_db, "select * from (select customer_id from marts.customer_360 order by customer_id limit 5)")
+        superset.marts_db, "select * from (select customer_id from marts.customer_360 order by customer_id limit 5)"
+    )
     assert len(wrapped) == 5
 
 
@@ -122,8 +126,9 @@ def test_connect_args_at_the_top_of_extra_is_ignored(superset, published, tmp_pa
     probe = tmp_path / "probe.duckdb"
     shutil.copyfile(published.serving_db, probe)
     right = superset.api.register_database("probe engine_params", f"duckdb:///{probe}", READ_ONLY_EXTRA)
-    wrong = superset.api.register_database("probe top-level connect_args", f"duckdb:///{probe}",
-                                           TOP_LEVEL_CONNECT_ARGS_EXTRA)
+    wrong = superset.api.register_database(
+        "probe top-level connect_args", f"duckdb:///{probe}", TOP_LEVEL_CONNECT_ARGS_EXTRA
+    )
     assert superset.api.database_extra(wrong) == TOP_LEVEL_CONNECT_ARGS_EXTRA  # stored as given
 
     mode = "select current_setting('access_mode') as access_mode"
@@ -147,11 +152,15 @@ def test_connect_args_at_the_top_of_extra_is_ignored(superset, published, tmp_pa
 def consistency_sql(marts: list[str]) -> str:
     """One query: the release id, each mart's row count as meta.tables records it, and the mart's
     actual count. All from one file, so they must agree if the file is one complete release."""
-    counted = "\n    union all ".join(f"select '{m}' as mart, count(*) as counted_rows from marts.\"{m}\"" for m in marts)
-    return (f"with counted as (\n    {counted}\n)\n"
-            "select r.release_id, coalesce(t.mart, c.mart) as mart, t.n_rows, c.counted_rows\n"
-            "from meta.tables t full join counted c on c.mart = t.mart cross join meta.release r\n"
-            "order by 2")
+    counted = "\n    union all ".join(
+        f"select '{m}' as mart, count(*) as counted_rows from marts.\"{m}\"" for m in marts
+    )
+    return (
+        f"with counted as (\n    {counted}\n)\n"
+        "select r.release_id, coalesce(t.mart, c.mart) as mart, t.n_rows, c.counted_rows\n"
+        "from meta.tables t full join counted c on c.mart = t.mart cross join meta.release r\n"
+        "order by 2"
+    )
 
 
 def inconsistency(rows: list[dict], out: Path) -> str | None:
@@ -175,8 +184,10 @@ def test_consistency_check_rejects_answers_that_are_not_one_release(tmp_path):
     release = tmp_path / "releases" / "r1"
     release.mkdir(parents=True)
     (release / "_release.json").write_text(json.dumps({"marts": {"a": {"rows": 2}, "b": {"rows": 3}}}))
-    whole = [{"release_id": "r1", "mart": "a", "n_rows": 2, "counted_rows": 2},
-             {"release_id": "r1", "mart": "b", "n_rows": 3, "counted_rows": 3}]
+    whole = [
+        {"release_id": "r1", "mart": "a", "n_rows": 2, "counted_rows": 2},
+        {"release_id": "r1", "mart": "b", "n_rows": 3, "counted_rows": 3},
+    ]
     assert inconsistency(whole, tmp_path) is None
     mixed = [whole[0], {**whole[1], "release_id": "r2"}]
     assert "2 release ids" in inconsistency(mixed, tmp_path)
@@ -216,11 +227,22 @@ def query_once(superset, sql: str, database: int, consistency: bool, out: Path, 
 
 def start_rebuild(published, log_path: Path) -> subprocess.Popen:
     """The whole pipeline again on the same data folder, with new data (another seed)."""
-    command = [sys.executable, "-m", "loyalty_analytics.pipeline", "--data-dir", str(published.data_dir),
-               "--customers", str(BI_CUSTOMERS), "--seed", str(REBUILD_SEED), "--regenerate"]
+    command = [
+        sys.executable,
+        "-m",
+        "loyalty_analytics.pipeline",
+        "--data-dir",
+        str(published.data_dir),
+        "--customers",
+        str(BI_CUSTOMERS),
+        "--seed",
+        str(REBUILD_SEED),
+        "--regenerate",
+    ]
     with open(log_path, "wb") as log:
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=dict(os.environ))
+        return subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=dict(os.environ)
+        )
 
 
 def test_sql_lab_sees_whole_releases_during_a_rebuild(superset, published, tmp_path):
@@ -233,9 +255,12 @@ def test_sql_lab_sees_whole_releases_during_a_rebuild(superset, published, tmp_p
     check = consistency_sql(marts)
     rotation = itertools.cycle(
         [(check, superset.marts_db, True)]
-        + [(for_this_run(q, published), superset.parquet_db if q.reads_parquet else superset.marts_db, False)
-           for q in analyst_queries()]
-        + [(check, superset.marts_db, True)])  # the consistency check every few queries
+        + [
+            (for_this_run(q, published), superset.parquet_db if q.reads_parquet else superset.marts_db, False)
+            for q in analyst_queries()
+        ]
+        + [(check, superset.marts_db, True)]
+    )  # the consistency check every few queries
 
     stats = LoopStats()
     log_path = tmp_path / "rebuild.log"
@@ -256,8 +281,10 @@ def test_sql_lab_sees_whole_releases_during_a_rebuild(superset, published, tmp_p
         query_once(superset, check, superset.marts_db, True, out, stats)
 
     new_release = os.path.basename(os.path.realpath(out / "current"))
-    record("rebuild + republish, SQL Lab querying", f"{rebuild_s:.1f} s, {during} queries "
-           f"({during / rebuild_s:.1f}/s), {len(stats.errors)} errors")
+    record(
+        "rebuild + republish, SQL Lab querying",
+        f"{rebuild_s:.1f} s, {during} queries ({during / rebuild_s:.1f}/s), {len(stats.errors)} errors",
+    )
     record("releases seen by SQL Lab", " → ".join(stats.releases))
     assert stats.errors == [], f"{len(stats.errors)} of {stats.queries} queries failed: {stats.errors[:10]}"
     assert during >= 50, f"only {during} queries during the rebuild"

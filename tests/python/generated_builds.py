@@ -67,15 +67,20 @@ def failed_dbt_nodes(build: Build) -> list[str]:
     results = Path(build.layout.dbt_dir) / "target" / "run_results.json"
     if not results.exists():
         return []
-    return [f"{r['unique_id']}: {r['status']} {r.get('message') or ''}".strip()
-            for r in json.loads(results.read_text())["results"] if r["status"] not in ("success", "pass", "skipped")]
+    return [
+        f"{r['unique_id']}: {r['status']} {r.get('message') or ''}".strip()
+        for r in json.loads(results.read_text())["results"]
+        if r["status"] not in ("success", "pass", "skipped")
+    ]
 
 
 def warehouse_marts(build: Build) -> set[str]:
     con = duckdb.connect(str(build.layout.warehouse), read_only=True)
     try:
-        rows = con.execute("select table_name from information_schema.tables "
-                           "where table_catalog = current_database() and table_schema = 'marts'").fetchall()
+        rows = con.execute(
+            "select table_name from information_schema.tables "
+            "where table_catalog = current_database() and table_schema = 'marts'"
+        ).fetchall()
     finally:
         con.close()
     return {name for (name,) in rows}

@@ -21,9 +21,22 @@ def test_reader_sees_only_complete_releases_during_a_full_rebuild(tmp_path):
     published = tmp_path / "published"
     stop = tmp_path / "stop-reader"
     reader = subprocess.Popen(
-        [sys.executable, "-m", "loyalty_analytics.publish", "--reader-loop", "900", "--out", str(published),
-         "--stop-file", str(stop), "--deep", "--pause", "0.05"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "loyalty_analytics.publish",
+            "--reader-loop",
+            "900",
+            "--out",
+            str(published),
+            "--stop-file",
+            str(stop),
+            "--deep",
+            "--pause",
+            "0.05",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         # new data (another seed), so the second release differs from the first

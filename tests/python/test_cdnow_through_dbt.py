@@ -6,8 +6,8 @@ loyalty_analytics.clv functions the dbt Python models call."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import connect
+
 from loyalty_analytics import clv
 
 PUBLISHED = {
@@ -21,7 +21,9 @@ PUBLISHED = {
 def sql_calibration_summary(cdnow_sample_build):
     con = connect(cdnow_sample_build)
     try:
-        assert str(con.sql("select calibration_end from intermediate.int_run_parameters").fetchall()[0][0]) == "1997-09-30"
+        assert (
+            str(con.sql("select calibration_end from intermediate.int_run_parameters").fetchall()[0][0]) == "1997-09-30"
+        )
         frame = con.sql(
             """select customer_id, frequency_cal as frequency, recency_cal as recency, T_cal as T,
                       monetary_value_cal as monetary_value
@@ -65,9 +67,11 @@ def test_cdnow_clv_marts_published(cdnow_sample_build):
     try:
         n_clv = con.sql("select count(*) from marts.customer_clv").fetchall()[0][0]
         n_rfm = con.sql("select count(*) from marts.customer_rfm").fetchall()[0][0]
-        holdout = dict(con.sql(
-            "select model_name, value from marts.model_metrics where metric = 'mae' and split = 'holdout'"
-        ).fetchall())
+        holdout = dict(
+            con.sql(
+                "select model_name, value from marts.model_metrics where metric = 'mae' and split = 'holdout'"
+            ).fetchall()
+        )
     finally:
         con.close()
     assert n_clv == n_rfm == 2357

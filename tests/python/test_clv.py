@@ -17,24 +17,38 @@ def cdnow_cal_holdout():
 
     path = os.path.join(os.path.dirname(lifetimes.__file__), "datasets", "CDNOW_sample.txt")
     # whitespace-separated: customer id (full data set), customer id (sample), yyyymmdd, CDs, dollars
-    tx = pd.read_csv(path, sep=r"\s+", header=None, names=["customer_id", "sample_id", "date", "quantity", "amount"],
-                     dtype={"date": str})
+    tx = pd.read_csv(
+        path,
+        sep=r"\s+",
+        header=None,
+        names=["customer_id", "sample_id", "date", "quantity", "amount"],
+        dtype={"date": str},
+    )
     assert len(tx) == 6919 and tx["customer_id"].nunique() == 2357
     tx["date"] = pd.to_datetime(tx["date"], format="%Y%m%d")
     return calibration_and_holdout_data(
-        tx, "customer_id", "date", calibration_period_end="1997-09-30", observation_period_end="1998-06-30",
-        freq="D", monetary_value_col="amount",
+        tx,
+        "customer_id",
+        "date",
+        calibration_period_end="1997-09-30",
+        observation_period_end="1998-06-30",
+        freq="D",
+        monetary_value_col="amount",
     )
 
 
 @pytest.fixture(scope="module")
 def cdnow_summary(cdnow_cal_holdout):
     s = cdnow_cal_holdout
-    return pd.DataFrame({
-        "customer_id": s.index.astype(str), "frequency": s["frequency_cal"].to_numpy(),
-        "recency": s["recency_cal"].to_numpy(), "T": s["T_cal"].to_numpy(),
-        "monetary_value": s["monetary_value_cal"].to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": s.index.astype(str),
+            "frequency": s["frequency_cal"].to_numpy(),
+            "recency": s["recency_cal"].to_numpy(),
+            "T": s["T_cal"].to_numpy(),
+            "monetary_value": s["monetary_value_cal"].to_numpy(),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -103,19 +117,31 @@ def test_predictions_clv_nonnegative_and_monotone(cdnow_summary, cdnow_fit):
     from lifetimes.utils import _customer_lifetime_value
 
     s = cdnow_summary.head(50)
-    ref = _customer_lifetime_value(cdnow_fit.model_, s["frequency"], s["recency"], s["T"],
-                                   pd.Series(cdnow_fit.expected_average_spend(s), index=s.index),
-                                   time=12, discount_rate=0.01, freq="D")
+    ref = _customer_lifetime_value(
+        cdnow_fit.model_,
+        s["frequency"],
+        s["recency"],
+        s["T"],
+        pd.Series(cdnow_fit.expected_average_spend(s), index=s.index),
+        time=12,
+        discount_rate=0.01,
+        freq="D",
+    )
     assert np.allclose(pred["clv_12m"].head(50), ref.to_numpy(), rtol=1e-9, atol=1e-9)
 
 
 def test_holdout_metrics_hand_example(cdnow_fit):
-    ch = pd.DataFrame({
-        "frequency_cal": [0.0, 2.0, 5.0, 1.0], "recency_cal": [0.0, 30.0, 80.0, 10.0],
-        "T_cal": [0.0, 60.0, 100.0, 50.0],
-        "monetary_value_cal": [0.0, 20.0, 30.0, 10.0], "frequency_holdout": [0.0, 1.0, 4.0, 0.0],
-        "monetary_value_holdout": [0.0, 25.0, 30.0, 0.0], "duration_holdout": [50.0] * 4,
-    })
+    ch = pd.DataFrame(
+        {
+            "frequency_cal": [0.0, 2.0, 5.0, 1.0],
+            "recency_cal": [0.0, 30.0, 80.0, 10.0],
+            "T_cal": [0.0, 60.0, 100.0, 50.0],
+            "monetary_value_cal": [0.0, 20.0, 30.0, 10.0],
+            "frequency_holdout": [0.0, 1.0, 4.0, 0.0],
+            "monetary_value_holdout": [0.0, 25.0, 30.0, 0.0],
+            "duration_holdout": [50.0] * 4,
+        }
+    )
     naive = clv.naive_holdout_prediction(ch)
     assert np.allclose(naive, [0.0, 2 / 60 * 50, 5 / 100 * 50, 1 / 50 * 50])
     m = clv.holdout_metrics(ch, cdnow_fit)
@@ -166,8 +192,11 @@ def test_predictions_reproducible_from_stored_params(cdnow_summary, cdnow_fit):
     a = fitted.predict(cdnow_summary).drop(columns="customer_id")
     b = rebuilt.predict(cdnow_summary).drop(columns="customer_id")
     pd.testing.assert_frame_equal(a, b, check_exact=True)
-    one_model = clv.CLVModel.from_params(params[params.model != "pareto_nbd"].assign(
-        value=lambda t: t.value.where(~((t.model == "bgnbd") & (t.parameter == "selected")), 1.0)))
+    one_model = clv.CLVModel.from_params(
+        params[params.model != "pareto_nbd"].assign(
+            value=lambda t: t.value.where(~((t.model == "bgnbd") & (t.parameter == "selected")), 1.0)
+        )
+    )
     assert one_model.get_params()["transaction_model"] == "bgnbd"
 
 

@@ -21,8 +21,9 @@ PREPARED_DIR = """{{ env_var('LOYALTY_PREPARED_DIR', 'data/prepared') | replace(
 
 
 def _contract_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "loyalty_analytics.contract", *args],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "loyalty_analytics.contract", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.mark.parametrize("dataset", sources(), ids=lambda d: d.source)
@@ -30,7 +31,8 @@ def test_checked_in_sources_yml_is_generated_from_the_contract(dataset):
     checked_in = (ROOT / dataset.sources_yml_path).read_text(encoding="utf-8")
     assert checked_in == sources_yml(dataset), (
         f"{dataset.sources_yml_path} differs from the contract: "
-        "run python -m loyalty_analytics.contract --write-sources")
+        "run python -m loyalty_analytics.contract --write-sources"
+    )
 
 
 @pytest.mark.parametrize("dataset", sources(), ids=lambda d: d.source)
@@ -48,7 +50,8 @@ def test_dbt_sources_read_every_declared_column_with_its_sql_type(dataset):
         assert list(zip(names, types)) == [(c.name, c.sql_type) for c in declared.columns], table["name"]
         assert declared.file.removesuffix(".csv") in table["description"]
         assert [(c["name"], c["description"]) for c in table["columns"]] == [
-            (c.name, c.full_description) for c in declared.columns]
+            (c.name, c.full_description) for c in declared.columns
+        ]
 
 
 def test_affiliates_seed_has_the_contract_codes_and_kinds():
@@ -62,8 +65,10 @@ def test_affiliates_seed_has_the_contract_codes_and_kinds():
 
 def test_default_periods_match_dbt_run_parameters():
     macro = (ROOT / "macros" / "run_parameters.sql").read_text(encoding="utf-8")
-    defaults = {name: (start, end) for name, start, end in re.findall(
-        r"'(\w+)': \{'period_start': '([0-9-]+)', 'period_end': '([0-9-]+)'", macro)}
+    defaults = {
+        name: (start, end)
+        for name, start, end in re.findall(r"'(\w+)': \{'period_start': '([0-9-]+)', 'period_end': '([0-9-]+)'", macro)
+    }
     assert defaults == {name: (d.period.start.isoformat(), d.period.end.isoformat()) for name, d in DATASETS.items()}
 
 

@@ -22,8 +22,14 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 pytestmark = pytest.mark.slow
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
-PAGES = ("views/overview.py", "views/cohorts.py", "views/segments.py", "views/customer.py",
-         "views/model_quality.py", "views/campaigns.py")
+PAGES = (
+    "views/overview.py",
+    "views/cohorts.py",
+    "views/segments.py",
+    "views/customer.py",
+    "views/model_quality.py",
+    "views/campaigns.py",
+)
 SERVING_DB = "loyalty_marts.duckdb"
 
 
@@ -61,8 +67,10 @@ def chart_data(at: AppTest, chart_id: str) -> pd.DataFrame:
         if spec.get("description") == chart_id:
             buffers = [d.data.data for d in chart.proto.datasets] or [chart.proto.data.data]
             return pd.concat([pa.ipc.open_stream(b).read_all().to_pandas() for b in buffers if b], ignore_index=True)
-    raise AssertionError(f"no chart {chart_id!r}; charts: "
-                         f"{[json.loads(c.proto.spec).get('description') for c in at.get('vega_lite_chart')]}")
+    raise AssertionError(
+        f"no chart {chart_id!r}; charts: "
+        f"{[json.loads(c.proto.spec).get('description') for c in at.get('vega_lite_chart')]}"
+    )
 
 
 def has_chart(at: AppTest, chart_id: str) -> bool:
@@ -126,22 +134,29 @@ def test_customer_page_with_a_customer_renders_without_an_error(published, monke
 
 
 def test_sales_marts_add_up_to_the_customer_marts(published):
-    spend = sql(published, """
+    spend = sql(
+        published,
+        """
         select (select sum(spend) from marts.sales_daily) as daily,
                (select sum(spend) from marts.sales_by_weekday_hour) as weekday_hour,
                (select sum(total_spend) from marts.customer_rfm) as customers,
                (select sum(n_receipts) from marts.sales_daily) as daily_receipts,
-               (select sum(n_receipts) from marts.customer_rfm) as customer_receipts""").iloc[0]
+               (select sum(n_receipts) from marts.customer_rfm) as customer_receipts""",
+    ).iloc[0]
     assert spend.daily == pytest.approx(spend.customers, rel=1e-9)
     assert spend.weekday_hour == pytest.approx(spend.customers, rel=1e-9)
     assert int(spend.daily_receipts) == int(spend.customer_receipts)
 
 
 def test_sales_marts_mark_what_a_dataset_lacks_as_null(lpoint_published, cdnow_published):
-    lp = sql(lpoint_published, "select count(lpay_receipts) as lpay, count(hour) as hours, "
-                               "count(*) as n from marts.sales_by_weekday_hour").iloc[0]
-    cd = sql(cdnow_published, "select count(lpay_receipts) as lpay, count(hour) as hours, "
-                              "count(*) as n from marts.sales_by_weekday_hour").iloc[0]
+    lp = sql(
+        lpoint_published,
+        "select count(lpay_receipts) as lpay, count(hour) as hours, count(*) as n from marts.sales_by_weekday_hour",
+    ).iloc[0]
+    cd = sql(
+        cdnow_published,
+        "select count(lpay_receipts) as lpay, count(hour) as hours, count(*) as n from marts.sales_by_weekday_hour",
+    ).iloc[0]
     assert lp.lpay == lp.n and lp.hours == lp.n
     assert cd.lpay == 0 and cd.hours == 0 and cd.n > 0  # no L.Pay, dates only
 
@@ -151,8 +166,9 @@ def test_sales_marts_mark_what_a_dataset_lacks_as_null(lpoint_published, cdnow_p
 
 def test_overview_kpis_equal_the_published_marts(published, monkeypatch):
     at = open_page(published, "views/overview.py", monkeypatch)
-    expected = sql(published, "select count(*) as customers, sum(n_receipts) as purchases "
-                              "from marts.customer_rfm").iloc[0]
+    expected = sql(
+        published, "select count(*) as customers, sum(n_receipts) as purchases from marts.customer_rfm"
+    ).iloc[0]
     assert as_number(metric(at, "Customers")) == expected.customers
     assert as_number(metric(at, "Purchases")) == expected.purchases
 
@@ -166,25 +182,31 @@ def test_overview_spend_charts_sum_to_the_customers_spend(published, monkeypatch
 
 def test_overview_shows_lpay_hour_demographics_and_affiliates_for_lpoint(lpoint_published, monkeypatch):
     at = open_page(lpoint_published, "views/overview.py", monkeypatch)
-    ratio = sql(lpoint_published, "select count(*) filter (where lpay_payments > 0) / count(*) as r "
-                                  "from marts.customer_rfm").r[0]
+    ratio = sql(
+        lpoint_published, "select count(*) filter (where lpay_payments > 0) / count(*) as r from marts.customer_rfm"
+    ).r[0]
     assert as_number(metric(at, "L.Pay client ratio")) == pytest.approx(100 * ratio, abs=0.05)
     lpay = sql(lpoint_published, "select sum(lpay_receipts) as n from marts.sales_daily").n[0]
     assert chart_data(at, "daily_lpay")["lpay_receipts"].sum() == lpay
     by_hour = chart_data(at, "spend_by_hour")
     assert set(by_hour["hour"]) <= set(range(24)) and len(set(by_hour["hour"])) > 12
     demo = chart_data(at, "customers_by_age_sex")
-    assert demo["customers"].sum() == sql(lpoint_published, "select count(*) as n from marts.customer_360 "
-                                                            "where age_band is not null").n[0]
-    assert len(chart_data(at, "spend_by_affiliate")) == sql(
-        lpoint_published, "select count(distinct affiliate_code) as n from marts.sales_daily").n[0]
+    assert (
+        demo["customers"].sum()
+        == sql(lpoint_published, "select count(*) as n from marts.customer_360 where age_band is not null").n[0]
+    )
+    assert (
+        len(chart_data(at, "spend_by_affiliate"))
+        == sql(lpoint_published, "select count(distinct affiliate_code) as n from marts.sales_daily").n[0]
+    )
 
 
 def test_overview_hides_what_cdnow_lacks_with_a_note(cdnow_published, monkeypatch):
     at = open_page(cdnow_published, "views/overview.py", monkeypatch)
     assert not [m for m in at.metric if "L.Pay" in m.label]
-    assert not any(has_chart(at, c) for c in ("daily_lpay", "spend_by_hour", "customers_by_age_sex",
-                                              "spend_by_affiliate"))
+    assert not any(
+        has_chart(at, c) for c in ("daily_lpay", "spend_by_hour", "customers_by_age_sex", "spend_by_affiliate")
+    )
     notes = infos(at)
     assert "no L.Pay" in notes and "dates only" in notes and "no demographics" in notes and "single store" in notes
 
@@ -196,8 +218,11 @@ def test_cohort_heatmaps_hold_the_mart(published, monkeypatch):
     at = open_page(published, "views/cohorts.py", monkeypatch)
     retention = chart_data(at, "retention")
     horizon = int(retention["months_since_first"].max())
-    expected = sql(published, "select retention_rate from marts.customer_cohorts "
-                              "where months_since_first between 1 and ?", [horizon])
+    expected = sql(
+        published,
+        "select retention_rate from marts.customer_cohorts where months_since_first between 1 and ?",
+        [horizon],
+    )
     assert len(retention) == len(expected)
     assert retention["retention_rate"].sum() == pytest.approx(expected["retention_rate"].sum())
     sizes = chart_data(at, "cohort_sizes")
@@ -210,8 +235,9 @@ def test_segment_and_tier_charts_count_every_customer(published, monkeypatch):
     shown = chart_data(at, "tier_sizes").set_index("tier")["customers"]
     assert shown.to_dict() == tiers.set_index("tier")["customers"].to_dict()
     model = at.selectbox(key="segmentation_model").value
-    sizes = sql(published, "select sum(n_customers) as n from marts.segment_profiles where segmentation_model = ?",
-                [model]).n[0]
+    sizes = sql(
+        published, "select sum(n_customers) as n from marts.segment_profiles where segmentation_model = ?", [model]
+    ).n[0]
     assert chart_data(at, "segment_sizes")["n_customers"].sum() == sizes
     assert "playbook action" in infos(at)  # no next_best_action mart yet
 
@@ -220,22 +246,32 @@ def test_segment_and_tier_charts_count_every_customer(published, monkeypatch):
 
 
 def test_customer_page_shows_that_customers_tier_clv_and_recommendations(lpoint_published, monkeypatch):
-    c = sql(lpoint_published, """select customer_id, tier, segment_name, n_receipts from marts.customer_360
-                                 order by clv_12m desc limit 1 offset 3""").iloc[0]
+    c = sql(
+        lpoint_published,
+        """select customer_id, tier, segment_name, n_receipts from marts.customer_360
+                                 order by clv_12m desc limit 1 offset 3""",
+    ).iloc[0]
     at = open_page(lpoint_published, "views/customer.py", monkeypatch, customer_id=c.customer_id)
     assert_clean(at, "customer")
     assert metric(at, "Tier") == c.tier
     assert metric(at, "Segment") == c.segment_name
     assert as_number(metric(at, "Receipts")) == c.n_receipts
-    sessions = sql(lpoint_published, "select count(*) as n, sum(spend) as s from marts.customer_sessions "
-                                     "where customer_id = ?", [c.customer_id]).iloc[0]
+    sessions = sql(
+        lpoint_published,
+        "select count(*) as n, sum(spend) as s from marts.customer_sessions where customer_id = ?",
+        [c.customer_id],
+    ).iloc[0]
     timeline = chart_data(at, "customer_timeline")
     assert len(timeline) == sessions.n and timeline["spend"].sum() == pytest.approx(sessions.s)
     model = at.selectbox(key="rec_model").value
     recs = next(df.value for df in at.dataframe if "product_name" in df.value.columns)
-    expected = sql(lpoint_published, """select affiliate_code, rank, product_name from marts.product_recommendations
+    expected = sql(
+        lpoint_published,
+        """select affiliate_code, rank, product_name from marts.product_recommendations
                                         where customer_id = ? and model_name = ? and rank <= 5
-                                        order by affiliate_code, rank""", [c.customer_id, model])
+                                        order by affiliate_code, rank""",
+        [c.customer_id, model],
+    )
     assert recs[["affiliate_code", "rank", "product_name"]].reset_index(drop=True).equals(expected)
 
 
@@ -268,14 +304,20 @@ def test_model_quality_shows_backtest_beside_seed000_and_metrics_equal_sql(lpoin
     at.selectbox(key="rec_metric").select("hit_rate").run()
     at.selectbox(key="rec_k").select(5).run()
     bars = chart_data(at, "recommender_metric").set_index("model_name")
-    expected = sql(lpoint_published, """select model_name, value from marts.model_metrics
-                                        where split = 'new_items' and metric = 'hit_rate' and k = 5""")
+    expected = sql(
+        lpoint_published,
+        """select model_name, value from marts.model_metrics
+                                        where split = 'new_items' and metric = 'hit_rate' and k = 5""",
+    )
     assert bars["value"].to_dict() == pytest.approx(expected.set_index("model_name")["value"].to_dict())
     assert bars.loc["oracle", "role"] == "oracle" and bars.loc["popularity", "role"] == "baseline"
 
     totals = chart_data(at, "clv_holdout_totals").set_index("model_name")["value"]
-    truth = sql(lpoint_published, """select model_name, metric, value from marts.model_metrics
-                                     where split = 'holdout' and metric in ('predicted_total', 'actual_total')""")
+    truth = sql(
+        lpoint_published,
+        """select model_name, metric, value from marts.model_metrics
+                                     where split = 'holdout' and metric in ('predicted_total', 'actual_total')""",
+    )
     assert totals["actual"] == truth.loc[truth.metric == "actual_total", "value"].iloc[0]
     for row in truth[truth.metric == "predicted_total"].itertuples():
         assert totals[row.model_name] == pytest.approx(row.value)
@@ -361,8 +403,10 @@ def test_a_new_release_is_shown_after_the_swap(lpoint_published, tmp_path, monke
     shutil.copytree(release, smaller)
     con = duckdb.connect(str(smaller / SERVING_DB))
     try:
-        con.execute("delete from marts.customer_rfm where customer_id in "
-                    "(select customer_id from marts.customer_rfm order by customer_id limit 7)")
+        con.execute(
+            "delete from marts.customer_rfm where customer_id in "
+            "(select customer_id from marts.customer_rfm order by customer_id limit 7)"
+        )
     finally:
         con.close()
     os.symlink("releases/smaller", tmp_path / ".current-new")

@@ -18,8 +18,10 @@ from dashboard import browser_check  # noqa: E402
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(browser_check.chromium_path() is None,
-                       reason="Chromium is not installed: apt-get install -y chromium (or set CHROMIUM)"),
+    pytest.mark.skipif(
+        browser_check.chromium_path() is None,
+        reason="Chromium is not installed: apt-get install -y chromium (or set CHROMIUM)",
+    ),
 ]
 
 # Charts each page draws at least (a page whose data is absent shows notes instead).

@@ -8,7 +8,6 @@ import datetime as dt
 import hashlib
 import re
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -113,8 +112,14 @@ def test_receipts_lines_and_links(gen):
     assert set(d["demo"].cust) >= set(pdde.cust) | set(cop.cust) | set(lpay.cust)
     # L.Pay rows link to receipts with same customer, affiliate, date, hour and the total
     assert lpay.rct_no.is_unique
-    rec = pdde.groupby("rct_no").agg(cust=("cust", "first"), cop_c=("cop_c", "first"), chnl_dv=("chnl_dv", "first"),
-                                     de_dt=("de_dt", "first"), de_hr=("de_hr", "first"), buy_am=("buy_am", "sum"))
+    rec = pdde.groupby("rct_no").agg(
+        cust=("cust", "first"),
+        cop_c=("cop_c", "first"),
+        chnl_dv=("chnl_dv", "first"),
+        de_dt=("de_dt", "first"),
+        de_hr=("de_hr", "first"),
+        buy_am=("buy_am", "sum"),
+    )
     rec = pd.concat([rec, cop.set_index("rct_no")[rec.columns]])
     aff = lpay[~lpay.cop_c.isin(["L00", "L01"])].set_index("rct_no")
     assert aff.index.isin(rec.index).all()
@@ -128,17 +133,17 @@ def test_receipts_lines_and_links(gen):
 def test_demographic_marginals(gen):
     demo = gen["data"]["demo"]
     ratio = (demo.ma_fem_dv == "여성").sum() / (demo.ma_fem_dv == "남성").sum()
-    assert 1.6 <= ratio <= 2.5                       # women ~2x men
+    assert 1.6 <= ratio <= 2.5  # women ~2x men
     assert demo.ages.value_counts().idxmax() == "40대"
 
 
 def test_time_marginals(gen):
     p = gen["data"]["pdde"]
     dow = pd.to_datetime(p.de_dt.astype(str), format="%Y%m%d").dt.day_of_week.value_counts(normalize=True)
-    assert set(dow.index[:2]) == {4, 5}              # Fri, Sat busiest
+    assert set(dow.index[:2]) == {4, 5}  # Fri, Sat busiest
     assert dow[[4, 5]].min() > 1.15 * dow[[0, 1, 2, 3]].max()
     hr = p.de_hr.value_counts()
-    assert set(hr.index[:2]) == {17, 18}             # 17-18h peak
+    assert set(hr.index[:2]) == {17, 18}  # 17-18h peak
 
 
 def test_channel_and_affiliate_themes(gen):
@@ -150,9 +155,9 @@ def test_channel_and_affiliate_themes(gen):
     assert share_on["A06"] == 1.0 and share_on["A04"] == 0.0
     assert all(0.0 < share_on[a] < 0.5 for a in ("A01", "A02", "A03"))
     basket = p.groupby(["cop_c", "rct_no"]).agg(n=("pd_c", "size"), am=("buy_am", "sum")).groupby("cop_c").mean()
-    assert basket.n["A02"] == basket.n.max() and basket.n["A02"] > 3   # hypermarket: large baskets
-    assert basket.am["A04"] == basket.am.min()                         # convenience: small cheap
-    assert basket.am["A05"] == basket.am.max()                         # electronics: expensive
+    assert basket.n["A02"] == basket.n.max() and basket.n["A02"] > 3  # hypermarket: large baskets
+    assert basket.am["A04"] == basket.am.min()  # convenience: small cheap
+    assert basket.am["A05"] == basket.am.max()  # electronics: expensive
     trips = p.groupby("cop_c").rct_no.nunique()
     assert trips["A05"] == trips.min() and trips["A04"] > trips["A01"]
     cat = p.merge(clac, on="pd_c")
@@ -168,10 +173,10 @@ def test_lpay_and_no_purchase_shares(gen):
     d = gen["data"]
     lp = d["lpay"]
     share = lp.cust.nunique() / N
-    assert 0.22 <= share <= 0.40                      # ~30% used L.Pay
+    assert 0.22 <= share <= 0.40  # ~30% used L.Pay
     a04 = lp[lp.cop_c == "A04"].de_dt // 100
     monthly = a04.value_counts()
-    assert monthly[202112] > 1.5 * monthly.drop(202112).median()   # December promotion
+    assert monthly[202112] > 1.5 * monthly.drop(202112).median()  # December promotion
     buyers = set(d["pdde"].cust) | set(d["cop_u"].cust)
     assert len(set(d["demo"].cust) - buyers) == round(N * 39 / 29913)
 
@@ -233,7 +238,7 @@ def test_repurchase_cycle_visible(gen):
     g = d.dropna(subset=["gap", "cyc"])
     g = g[g.cyc >= 20]
     rel = (g.gap / g.cyc) % 1.0
-    near = ((rel < 0.35) | (rel > 0.85)).mean()      # a 50%-wide band: 0.50 by chance
+    near = ((rel < 0.35) | (rel > 0.85)).mean()  # a 50%-wide band: 0.50 by chance
     assert near > 0.56, near
 
 
@@ -241,11 +246,11 @@ def test_habits_and_discovery(gen):
     p = gen["data"]["pdde"]
     first = p.groupby(["cust", "pd_c"]).de_dt.transform("min")
     repeat = (p.de_dt > first).mean()
-    assert 0.4 < repeat < 0.9                         # favourites are rebought ...
+    assert 0.4 < repeat < 0.9  # favourites are rebought ...
     late = p[p.de_dt > 20210930]
     early = set(zip(p.cust[p.de_dt <= 20210930], p.pd_c[p.de_dt <= 20210930]))
     new = ~pd.Series(list(zip(late.cust, late.pd_c))).isin(early)
-    assert 0.05 < new.mean() < 0.6                    # ... and new products discovered
+    assert 0.05 < new.mean() < 0.6  # ... and new products discovered
 
 
 # ---------------------------------------------------------------- oracle
@@ -284,7 +289,7 @@ def test_oracle_alive_semantics(gen):
     drop = cust.dropna(subset=["dropout_date"]).iloc[:20]
     ids = drop.customer_id.tolist()
     for i, d in zip(ids, pd.to_datetime(drop.dropout_date).dt.date):
-        assert oracle_alive(gen["truth"], [i], d)[0] == False      # noqa: E712 (dead after its last trip)
+        assert oracle_alive(gen["truth"], [i], d)[0] == False  # noqa: E712 (dead after its last trip)
         if d > pd.Timestamp(cust.set_index("customer_id").first_active_date[i]).date():
             assert oracle_alive(gen["truth"], [i], d - dt.timedelta(days=1))[0]
     with pytest.raises(KeyError):
@@ -293,7 +298,10 @@ def test_oracle_alive_semantics(gen):
 
 def test_cli(tmp_path):
     from loyalty_analytics.generator.__main__ import main
-    assert main(["--customers", "50", "--seed", "3", "--out-raw", str(tmp_path / "r"),
-                 "--out-truth", str(tmp_path / "t")]) == 0
+
+    assert (
+        main(["--customers", "50", "--seed", "3", "--out-raw", str(tmp_path / "r"), "--out-truth", str(tmp_path / "t")])
+        == 0
+    )
     assert len(list((tmp_path / "r").glob("LPOINT_BIG_COMP_0*.csv"))) == 6
     assert (tmp_path / "t" / "manifest.json").exists()

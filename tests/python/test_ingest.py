@@ -16,14 +16,12 @@ from loyalty_analytics.contract import CDNOW, LPOINT
 from loyalty_analytics.ingest import InputError, encoding, prepare
 
 DEMO, PDDE, COP_U, PD_CLAC, BR, LPAY = (
-    LPOINT.table(name).file for name in ("demo", "pdde", "cop_u", "pd_clac", "br", "lpay"))
+    LPOINT.table(name).file for name in ("demo", "pdde", "cop_u", "pd_clac", "br", "lpay")
+)
 
 VALID = {
     DEMO: (
-        "cust,ma_fem_dv,ages,zon_hlv\n"
-        "M000000001,여성,40대,Z01\n"
-        "M000000002,남성,20대,Z17\n"
-        "M000000003,여성,70대,Z05\n"
+        "cust,ma_fem_dv,ages,zon_hlv\nM000000001,여성,40대,Z01\nM000000002,남성,20대,Z17\nM000000003,여성,70대,Z05\n"
     ),
     PDDE: (
         "cust,rct_no,chnl_dv,cop_c,br_c,pd_c,de_dt,de_hr,buy_am,buy_ct\n"
@@ -37,17 +35,8 @@ VALID = {
         "M000000001,C000000001,B01,B010001,1,20210210,20210210,14,120000\n"
         "M000000002,C000000002,D01,,2,20210715,20210715,19,23000\n"
     ),
-    PD_CLAC: (
-        "pd_c,pd_nm,clac_hlv_nm,clac_mcls_nm\n"
-        "PD0001,사과,과일,국산과일\n"
-        "PD0002,\"우유, 흰\",유제품,우유\n"
-    ),
-    BR: (
-        "br_c,cop_c,zon_hlv,zon_mcls\n"
-        "A010001,A01,Z01,Z0101\n"
-        "A020001,A02,Z05,Z0503\n"
-        "B010001,B01,Z17,Z1701\n"
-    ),
+    PD_CLAC: ('pd_c,pd_nm,clac_hlv_nm,clac_mcls_nm\nPD0001,사과,과일,국산과일\nPD0002,"우유, 흰",유제품,우유\n'),
+    BR: ("br_c,cop_c,zon_hlv,zon_mcls\nA010001,A01,Z01,Z0101\nA020001,A02,Z05,Z0503\nB010001,B01,Z17,Z1701\n"),
     LPAY: (
         "cust,rct_no,cop_c,chnl_dv,de_dt,de_hr,buy_am\n"
         "M000000001,E000000001,A01,1,20210105,10,19500\n"
@@ -82,6 +71,7 @@ def set_line(raw: Path, name: str, line_no: int, new_line: str) -> None:
 
 
 # --------------------------------------------------------------------------- happy path
+
 
 def test_valid_dataset_passes_and_writes_report(raw, out):
     report = run(raw, out)
@@ -125,6 +115,7 @@ def test_bad_data_rows_pass_through_and_are_counted(raw, out):
 
 
 # --------------------------------------------------------------------------- stops
+
 
 def test_missing_file_stops(raw, out):
     (raw / COP_U).unlink()
@@ -223,6 +214,7 @@ def test_header_only_file_stops(raw, out):
 
 # --------------------------------------------------------------------------- type ranges
 
+
 @pytest.mark.parametrize(
     ("line", "column", "value"),
     [
@@ -264,19 +256,36 @@ def test_amount_beyond_double_stops(raw, out):
 
 # --------------------------------------------------------------------------- codes and keys
 
+
 @pytest.mark.parametrize(
     ("name", "line_no", "line", "message"),
     [
         (DEMO, 3, "M000000002 ,남성,20대,Z17", f"{DEMO} line 3, column cust: value 'M000000002 ' has trailing spaces"),
         (DEMO, 4, " M000000003,여성,70대,Z05", f"{DEMO} line 4, column cust: value ' M000000003' has leading spaces"),
-        (PD_CLAC, 2, " PD0001 ,사과,과일,국산과일",
-         f"{PD_CLAC} line 2, column pd_c: value ' PD0001 ' has leading and trailing spaces"),
-        (PDDE, 5, "M000000003,E000000003,1,A02,A020001,PD0002 ,20210301,0,1200,2",
-         f"{PDDE} line 5, column pd_c: value 'PD0002 ' has trailing spaces"),
-        (LPAY, 2, "M000000001 ,E000000001,A01,1,20210105,10,19500",
-         f"{LPAY} line 2, column cust: value 'M000000001 ' has trailing spaces"),
-        (COP_U, 2, "M000000001,C000000001,B01\t,B010001,1,20210210,20210210,14,120000",
-         f"{COP_U} line 2, column cop_c: value 'B01\\t' has trailing spaces"),
+        (
+            PD_CLAC,
+            2,
+            " PD0001 ,사과,과일,국산과일",
+            f"{PD_CLAC} line 2, column pd_c: value ' PD0001 ' has leading and trailing spaces",
+        ),
+        (
+            PDDE,
+            5,
+            "M000000003,E000000003,1,A02,A020001,PD0002 ,20210301,0,1200,2",
+            f"{PDDE} line 5, column pd_c: value 'PD0002 ' has trailing spaces",
+        ),
+        (
+            LPAY,
+            2,
+            "M000000001 ,E000000001,A01,1,20210105,10,19500",
+            f"{LPAY} line 2, column cust: value 'M000000001 ' has trailing spaces",
+        ),
+        (
+            COP_U,
+            2,
+            "M000000001,C000000001,B01\t,B010001,1,20210210,20210210,14,120000",
+            f"{COP_U} line 2, column cop_c: value 'B01\\t' has trailing spaces",
+        ),
         (DEMO, 2, ",여성,40대,Z01", f"{DEMO} line 2, column cust: value empty is not allowed"),
     ],
     ids=["demo_trailing", "demo_leading", "pd_clac_both", "pdde_pd_c", "lpay_cust", "cop_u_tab", "demo_empty_key"],
@@ -322,6 +331,7 @@ def test_duplicate_keys_report_the_first_and_the_count(raw, out):
 
 # --------------------------------------------------------------------------- encodings
 
+
 def test_cp949_file_is_transcoded_and_korean_round_trips(raw, out):
     for name in (DEMO, PD_CLAC):
         data = VALID[name].encode("cp949")
@@ -359,7 +369,7 @@ def test_utf8_bom_is_accepted_and_stripped(raw, out):
 
 
 def test_undecodable_bytes_stop(raw, out):
-    data = VALID[DEMO].encode("utf-8").replace("40대".encode("utf-8"), b"40\xff\xfe")
+    data = VALID[DEMO].encode("utf-8").replace("40대".encode(), b"40\xff\xfe")
     (raw / DEMO).write_bytes(data)
     offset = data.index(b"\xff")
     with pytest.raises(InputError) as exc:
@@ -373,10 +383,13 @@ def test_undecodable_bytes_stop(raw, out):
 
 # --------------------------------------------------------------------------- CLI
 
+
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "loyalty_analytics.ingest", *args],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -392,12 +405,12 @@ def test_cli_success_prints_one_line_per_file(raw, out):
     res = _cli("--raw-dir", str(raw), "--out", str(out))
     assert res.returncode == 0, res.stderr
     for name in LPOINT.files:
-        assert any(line.startswith(f"{name}: ") and "rows" in line and " s" in line
-                   for line in res.stdout.splitlines())
+        assert any(line.startswith(f"{name}: ") and "rows" in line and " s" in line for line in res.stdout.splitlines())
     assert (out / ingest.REPORT_NAME).is_file()
 
 
 # --------------------------------------------------------------------------- CDNOW
+
 
 @pytest.mark.parametrize(
     ("dataset", "customers", "transactions"),
@@ -417,10 +430,18 @@ def test_cdnow_conversion_counts(tmp_path, dataset, customers, transactions):
     first = df.iloc[0]
     if dataset == "cdnow":  # "00001 19970101  1   11.77"
         assert (first.customer_id, first.purchase_date, first.quantity, first.amount) == (
-            "00001", "1997-01-01", 1, 11.77)
+            "00001",
+            "1997-01-01",
+            1,
+            11.77,
+        )
     else:  # "00004 0001 19970101  2   29.33": customer_id is the master id
         assert (first.customer_id, first.purchase_date, first.quantity, first.amount) == (
-            "00004", "1997-01-01", 2, 29.33)
+            "00004",
+            "1997-01-01",
+            2,
+            29.33,
+        )
 
 
 def test_cdnow_wrong_counts_fail_loudly(tmp_path):

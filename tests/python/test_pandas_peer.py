@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, for `bench`
@@ -34,8 +33,8 @@ def marts(lpoint_build):
         return {
             "rfm": con.sql("select * from marts.customer_rfm order by customer_id").df(),
             "preference": con.sql(
-                "select * from marts.customer_product_preference "
-                "order by affiliate_code, customer_id, product_code").df(),
+                "select * from marts.customer_product_preference order by affiliate_code, customer_id, product_code"
+            ).df(),
             "sessions": con.sql("select * from marts.customer_sessions order by session_id").df(),
         }
     finally:
@@ -47,29 +46,62 @@ def assert_same(peer: pd.DataFrame, sql: pd.DataFrame, keys: list[str], values: 
     for key in keys:
         assert peer[key].astype(str).tolist() == sql[key].astype(str).tolist(), f"key column {key} differs"
     for column in values:
-        np.testing.assert_allclose(peer[column].to_numpy(dtype=float), sql[column].to_numpy(dtype=float),
-                                   rtol=TOL, atol=TOL, equal_nan=True, err_msg=column)
+        np.testing.assert_allclose(
+            peer[column].to_numpy(dtype=float),
+            sql[column].to_numpy(dtype=float),
+            rtol=TOL,
+            atol=TOL,
+            equal_nan=True,
+            err_msg=column,
+        )
 
 
 def test_rfm_equals_customer_rfm(peer, marts):
-    assert_same(peer.rfm, marts["rfm"], ["customer_id"],
-                ["frequency", "recency", "T", "monetary_value", "days_since_last_purchase", "n_purchase_days",
-                 "n_receipts", "total_spend"])
+    assert_same(
+        peer.rfm,
+        marts["rfm"],
+        ["customer_id"],
+        [
+            "frequency",
+            "recency",
+            "T",
+            "monetary_value",
+            "days_since_last_purchase",
+            "n_purchase_days",
+            "n_receipts",
+            "total_spend",
+        ],
+    )
 
 
 def test_preference_equals_customer_product_preference(peer, marts):
-    assert_same(peer.preference, marts["preference"], ["affiliate_code", "customer_id", "product_code"],
-                ["n_purchases", "n_purchase_days", "own_mean_interval_days", "mean_interval_days",
-                 "category_share", "interval_ratio", "buy_level", "category_level", "interval_level",
-                 "preference_score"])
-    assert (peer.preference["interval_is_fallback"].to_numpy()
-            == marts["preference"]["interval_is_fallback"].to_numpy()).all()
+    assert_same(
+        peer.preference,
+        marts["preference"],
+        ["affiliate_code", "customer_id", "product_code"],
+        [
+            "n_purchases",
+            "n_purchase_days",
+            "own_mean_interval_days",
+            "mean_interval_days",
+            "category_share",
+            "interval_ratio",
+            "buy_level",
+            "category_level",
+            "interval_level",
+            "preference_score",
+        ],
+    )
+    assert (
+        peer.preference["interval_is_fallback"].to_numpy() == marts["preference"]["interval_is_fallback"].to_numpy()
+    ).all()
 
 
 def test_sessions_equal_customer_sessions(peer, marts):
     sql = marts["sessions"]
-    assert_same(peer.sessions, sql, ["session_id", "customer_id", "affiliate_code", "channel"],
-                ["n_lines", "n_units", "spend"])
+    assert_same(
+        peer.sessions, sql, ["session_id", "customer_id", "affiliate_code", "channel"], ["n_lines", "n_units", "spend"]
+    )
     assert (peer.sessions["session_start"].to_numpy() == sql["session_start"].to_numpy()).all()
     # the aggregate figures the benchmark quotes
     for column in ("n_lines", "n_units", "spend"):

@@ -34,8 +34,11 @@ PD_CLAC = "LPOINT_BIG_COMP_04_PD_CLAC.csv"
 
 def _hashes(folder: Path) -> dict[str, str]:
     """Every file in the folder (names included, so new files show up too)."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -45,8 +48,22 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _generator_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "loyalty_analytics.generator", "--customers", str(CUSTOMERS),
-                           "--seed", str(SEED), *args], capture_output=True, text=True, env=_env(), timeout=120)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "loyalty_analytics.generator",
+            "--customers",
+            str(CUSTOMERS),
+            "--seed",
+            str(SEED),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +98,21 @@ def test_partial_raw_folder_stops_at_ingest_and_nothing_changes(user_folder, tmp
     (user_folder / PD_CLAC).unlink()
     before = _hashes(user_folder)
     result = subprocess.run(
-        [sys.executable, "-m", "loyalty_analytics.pipeline", "--data-dir", str(tmp_path / "data"),
-         "--customers", str(CUSTOMERS), "--no-publish"],
-        capture_output=True, text=True, env=_env(LOYALTY_RAW_DIR=str(user_folder)), timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "loyalty_analytics.pipeline",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--customers",
+            str(CUSTOMERS),
+            "--no-publish",
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(LOYALTY_RAW_DIR=str(user_folder)),
+        timeout=600,
+    )
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert "missing input file" in output and PD_CLAC in output, output
@@ -141,8 +170,9 @@ def test_pipeline_regenerate_refuses_a_folder_without_marker(user_folder, tmp_pa
     before = _hashes(user_folder)
     os.environ["LOYALTY_RAW_DIR"] = str(user_folder)
     try:
-        report = pipeline.run("lpoint", customers=CUSTOMERS, seed=SEED, data_dir=tmp_path / "data",
-                              regenerate=True, publish=False)
+        report = pipeline.run(
+            "lpoint", customers=CUSTOMERS, seed=SEED, data_dir=tmp_path / "data", regenerate=True, publish=False
+        )
     finally:
         del os.environ["LOYALTY_RAW_DIR"]
     assert [s.name for s in report.stages] == ["generate"] and not report.ok
@@ -204,17 +234,34 @@ def test_pipeline_in_a_folder_named_with_quote_space_and_korean(tmp_path):
 def _compile_run_parameters(tmp_path: Path, variables: dict) -> subprocess.CompletedProcess:
     target = tmp_path / "target"
     return subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "compile", "--select", "int_run_parameters",
-         "--project-dir", str(paths.PROJECT_ROOT), "--profiles-dir", str(paths.PROJECT_ROOT / "profiles"),
-         "--target-path", str(target), "--log-path", str(tmp_path / "logs"), "--vars", json.dumps(variables)],
-        capture_output=True, text=True, timeout=300,
-        env=_env(LOYALTY_DUCKDB_PATH=str(tmp_path / "w.duckdb"), LOYALTY_PREPARED_DIR=str(tmp_path / "p'q")))
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "compile",
+            "--select",
+            "int_run_parameters",
+            "--project-dir",
+            str(paths.PROJECT_ROOT),
+            "--profiles-dir",
+            str(paths.PROJECT_ROOT / "profiles"),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(tmp_path / "logs"),
+            "--vars",
+            json.dumps(variables),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(LOYALTY_DUCKDB_PATH=str(tmp_path / "w.duckdb"), LOYALTY_PREPARED_DIR=str(tmp_path / "p'q")),
+    )
 
 
 @pytest.mark.slow
 def test_dbt_vars_reach_sql_quoted_or_are_refused(tmp_path):
-    ok = _compile_run_parameters(tmp_path, {"dataset": "lpoint", "observation_end": "2021-12-31",
-                                            "clv_model": "o'brien"})
+    ok = _compile_run_parameters(
+        tmp_path, {"dataset": "lpoint", "observation_end": "2021-12-31", "clv_model": "o'brien"}
+    )
     assert ok.returncode == 0, ok.stdout
     compiled = next((tmp_path / "target" / "compiled").rglob("int_run_parameters.sql")).read_text()
     con = duckdb.connect()
@@ -235,10 +282,26 @@ def test_dbt_vars_reach_sql_quoted_or_are_refused(tmp_path):
 def _start_pipeline(data_dir: Path) -> subprocess.Popen:
     # its own session, so the test can clean up whatever survives (and never hits pytest itself)
     return subprocess.Popen(
-        [sys.executable, "-u", "-m", "loyalty_analytics.pipeline", "--data-dir", str(data_dir),
-         "--customers", str(CUSTOMERS), "--seed", str(SEED), "--no-publish"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(), start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        [
+            sys.executable,
+            "-u",
+            "-m",
+            "loyalty_analytics.pipeline",
+            "--data-dir",
+            str(data_dir),
+            "--customers",
+            str(CUSTOMERS),
+            "--seed",
+            str(SEED),
+            "--no-publish",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(),
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def _wait_for_line(process: subprocess.Popen, needle: str, timeout: float = 240) -> list[str]:
@@ -280,16 +343,23 @@ def test_killing_the_pipeline_ends_its_stages_and_a_rerun_works(tmp_path, signum
     if signum != signal.SIGKILL:
         assert process.returncode == 128 + signum, process.returncode
     if signum == signal.SIGTERM:  # the rerun opens the killed build's warehouse and builds (SQL models only)
-        report = pipeline.run("lpoint", customers=CUSTOMERS, seed=SEED, data_dir=data_dir, publish=False,
-                              dbt_select="+customer_rfm")
+        report = pipeline.run(
+            "lpoint", customers=CUSTOMERS, seed=SEED, data_dir=data_dir, publish=False, dbt_select="+customer_rfm"
+        )
         assert report.ok, report.stages
 
 
 def _hold_write_lock(path: Path) -> subprocess.Popen:
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
-         "print('locked', flush=True); time.sleep(300)", str(path)],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); time.sleep(300)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "locked"
     return holder
 
@@ -302,7 +372,11 @@ def test_a_locked_warehouse_gives_one_line_with_the_holders_pid(generated, tmp_p
     try:
         result = subprocess.run(
             [sys.executable, "-m", "loyalty_analytics.pipeline", "--data-dir", str(data_dir), "--no-publish"],
-            capture_output=True, text=True, env=_env(), timeout=600)
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=600,
+        )
     finally:
         holder.kill()
         holder.wait()

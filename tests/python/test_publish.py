@@ -17,9 +17,10 @@ import pytest
 
 os.environ["GX_ANALYTICS_ENABLED"] = "False"
 
-from loyalty_analytics import publish as pub  # noqa: E402
 from conftest import execute_sql as _execute  # noqa: E402
 from validation_fixtures import build_synthetic_marts  # noqa: E402
+
+from loyalty_analytics import publish as pub  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +36,11 @@ def _snapshot(out: Path) -> dict:
         for n in names:
             p = Path(root) / n
             files[str(p.relative_to(current))] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return {"target": os.readlink(current), "files": files,
-            "releases": sorted(p.name for p in (out / "releases").iterdir())}
+    return {
+        "target": os.readlink(current),
+        "files": files,
+        "releases": sorted(p.name for p in (out / "releases").iterdir()),
+    }
 
 
 def test_good_build_publishes_bad_build_leaves_current_untouched(tmp_path, gx_root, capsys):
@@ -58,8 +62,11 @@ def test_good_build_publishes_bad_build_leaves_current_untouched(tmp_path, gx_ro
     before = _snapshot(out)
 
     # audit fails -> exit 1, nothing under out/current changes, no new release
-    _execute(wh, "update marts.customer_clv set p_alive = 1.2 where customer_id = 'M000000003'",
-             "delete from marts.segment_profiles where segment_id = 1")
+    _execute(
+        wh,
+        "update marts.customer_clv set p_alive = 1.2 where customer_id = 'M000000003'",
+        "delete from marts.segment_profiles where segment_id = 1",
+    )
     assert pub.main(args) == 1
     printed = capsys.readouterr().out
     assert "RESULT: FAILED" in printed and "NOT PUBLISHED" in printed
@@ -77,13 +84,17 @@ def test_serving_duckdb_file(tmp_path, gx_root):
     assert serving.name != "marts.duckdb"
     con = duckdb.connect(str(serving), read_only=True)
     try:
-        tags = con.execute("select tags from duckdb_databases() where database_name = current_database()").fetchall()[0][0]
+        tags = con.execute("select tags from duckdb_databases() where database_name = current_database()").fetchall()[
+            0
+        ][0]
         assert tags["storage_version"].startswith("v1.4.0")
         assert con.execute("select count(*) from marts.customer_rfm").fetchall()[0][0] == 30
         assert con.execute("select release_id from meta.release").fetchall()[0][0] == result.release_dir.name
         # same snapshot as the Parquet files
         parquet = str(tmp_path / "out" / "current" / "customer_360.parquet")
-        diff = con.execute(f"select count(*) from (from marts.customer_360 except all from read_parquet('{parquet}'))").fetchall()[0][0]
+        diff = con.execute(
+            f"select count(*) from (from marts.customer_360 except all from read_parquet('{parquet}'))"
+        ).fetchall()[0][0]
         assert diff == 0
     finally:
         con.close()
@@ -135,12 +146,33 @@ def test_concurrent_reader_sees_only_complete_releases(tmp_path, gx_root):
     stop = tmp_path / "stop"
     env = dict(os.environ, GX_ANALYTICS_ENABLED="False")
     reader = subprocess.Popen(
-        [sys.executable, "-m", "loyalty_analytics.publish", "--reader-loop", "300", "--out", str(out),
-         "--stop-file", str(stop), "--deep", "--pause", "0.1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "loyalty_analytics.publish",
+            "--reader-loop",
+            "300",
+            "--out",
+            str(out),
+            "--stop-file",
+            str(stop),
+            "--deep",
+            "--pause",
+            "0.1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         publisher = subprocess.run(
             [sys.executable, "-c", PUBLISHER, str(wh), str(out), str(gx_root), "5", str(Path(__file__).parent)],
-            capture_output=True, text=True, env=env, timeout=600)
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
     finally:
         stop.touch()
         r_out, r_err = reader.communicate(timeout=120)
@@ -148,8 +180,10 @@ def test_concurrent_reader_sees_only_complete_releases(tmp_path, gx_root):
     published = publisher.stdout.split()
     assert len(published) == 5
     stats = json.loads(r_out.strip().splitlines()[-1])
-    print(f"\nreader: {stats['reads']} reads, {stats['errors']} errors, "
-          f"{len(stats['releases_seen'])} releases seen in {stats['seconds']}s")
+    print(
+        f"\nreader: {stats['reads']} reads, {stats['errors']} errors, "
+        f"{len(stats['releases_seen'])} releases seen in {stats['seconds']}s"
+    )
     assert reader.returncode == 0 and stats["errors"] == 0, stats["error_messages"] or r_err
     assert stats["reads"] >= 10
     assert len(stats["releases_seen"]) >= 2  # it really read while releases changed

@@ -9,8 +9,15 @@ import duckdb
 from generated_builds import RERUN_PAIR, generated_build, rebuild_from_same_raw_files
 
 # run timestamps and wall-clock durations
-RUN_COLUMNS = {"generated_at", "evaluated_at", "run_started_at", "published_at", "created_at", "trained_at",
-               "fit_seconds"}
+RUN_COLUMNS = {
+    "generated_at",
+    "evaluated_at",
+    "run_started_at",
+    "published_at",
+    "created_at",
+    "trained_at",
+    "fit_seconds",
+}
 # rows holding wall-clock durations in long tables (mart -> column naming the row, its value)
 DURATION_ROWS = {"model_metrics": ("metric", "fit_seconds"), "clv_model_params": ("parameter", "fit_seconds")}
 
@@ -22,8 +29,9 @@ def _compared(con, mart: str, build) -> tuple[str, list[str]]:
     described = con.execute(f"describe select * from read_parquet('{path}')").fetchall()
     columns = [c for (c, *_rest) in described if c not in RUN_COLUMNS]
     text = {c for (c, kind, *_rest) in described if kind == "VARCHAR"}
-    select = ", ".join(f"replace(\"{c}\", '{build.layout.data_dir}', '<data>') as \"{c}\"" if c in text else f'"{c}"'
-                       for c in columns)
+    select = ", ".join(
+        f"replace(\"{c}\", '{build.layout.data_dir}', '<data>') as \"{c}\"" if c in text else f'"{c}"' for c in columns
+    )
     where = f"where {DURATION_ROWS[mart][0]} != '{DURATION_ROWS[mart][1]}'" if mart in DURATION_ROWS else ""
     return f"select {select} from read_parquet('{path}') {where}", columns
 
@@ -40,7 +48,7 @@ def differences(con, mart: str, first, second) -> list[str]:
         return [f"columns differ: {columns} vs {columns_b}"]
     found = []
     for column in columns:
-        a, b = (f"select \"{column}\" from ({sql})" for sql in (sql_a, sql_b))
+        a, b = (f'select "{column}" from ({sql})' for sql in (sql_a, sql_b))
         n = _rows_only_in(con, a, b) + _rows_only_in(con, b, a)
         if n:
             sample = con.execute(f"select * from ({a} except all {b}) limit 1").fetchall()
@@ -65,4 +73,5 @@ def test_rebuild_from_same_raw_files_publishes_identical_marts(tmp_path_factory)
     found = {mart: differences(con, mart, first, second) for mart in marts}
     print(f"compared {len(marts)} marts: {', '.join(marts)}")
     assert not any(found.values()), "marts differ between two builds of the same raw files:\n" + "\n".join(
-        f"  {mart}: {'; '.join(diff)}" for mart, diff in found.items() if diff)
+        f"  {mart}: {'; '.join(diff)}" for mart, diff in found.items() if diff
+    )

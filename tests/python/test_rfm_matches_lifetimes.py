@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from lifetimes.utils import summary_data_from_transaction_data
-
 from conftest import connect
+from lifetimes.utils import summary_data_from_transaction_data
 
 COLUMNS = ["frequency", "recency", "T", "monetary_value"]
 
@@ -25,14 +24,23 @@ def _compare(layout) -> pd.DataFrame:
         con.close()
     transactions["purchase_date"] = pd.to_datetime(transactions["purchase_date"])
     reference = summary_data_from_transaction_data(
-        transactions, "customer_id", "purchase_date", monetary_value_col="amount",
-        observation_period_end=pd.Timestamp(observation_end), freq="D",
+        transactions,
+        "customer_id",
+        "purchase_date",
+        monetary_value_col="amount",
+        observation_period_end=pd.Timestamp(observation_end),
+        freq="D",
     )
     merged = ours.set_index("customer_id").join(reference.add_suffix("_lifetimes"), how="outer")
     assert not merged.isna().any().any(), "customer sets differ between customer_rfm and lifetimes"
     for column in COLUMNS:
-        np.testing.assert_allclose(merged[column], merged[f"{column}_lifetimes"], rtol=1e-9, atol=1e-9,
-                                   err_msg=f"{column} differs from lifetimes")
+        np.testing.assert_allclose(
+            merged[column],
+            merged[f"{column}_lifetimes"],
+            rtol=1e-9,
+            atol=1e-9,
+            err_msg=f"{column} differs from lifetimes",
+        )
     return merged
 
 
@@ -55,6 +63,12 @@ def test_rfm_last_day_only_customer_matches_lifetimes():
     whose only purchase is on observation_end; the dbt unit test
     rfm_single_purchase_and_observation_end_boundary pins customer_rfm to the same values."""
     frame = pd.DataFrame({"customer_id": ["C1"], "purchase_date": [pd.Timestamp("2021-12-31")], "amount": [100.0]})
-    summary = summary_data_from_transaction_data(frame, "customer_id", "purchase_date", monetary_value_col="amount",
-                                                 observation_period_end=pd.Timestamp("2021-12-31"), freq="D")
+    summary = summary_data_from_transaction_data(
+        frame,
+        "customer_id",
+        "purchase_date",
+        monetary_value_col="amount",
+        observation_period_end=pd.Timestamp("2021-12-31"),
+        freq="D",
+    )
     assert summary.loc["C1", COLUMNS].tolist() == [0.0, 0.0, 0.0, 0.0]

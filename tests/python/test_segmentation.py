@@ -23,17 +23,30 @@ def planted_customers(n=3000, seed=0):
     dsl = np.round(rng.uniform(0, 20, n))
     rec = T - dsl
     freq = np.minimum(receipts - 1, rec)
-    df = pd.DataFrame({
-        "customer_id": [f"M{i:09d}" for i in range(n)], "frequency": freq, "recency": rec, "T": T,
-        "monetary_value": np.where(freq > 0, ticket, 0.0), "days_since_last_purchase": dsl, "n_receipts": receipts,
-        "total_spend": total, "lpay_spend": total * share, "other_spend": total * (1 - share),
-        "lpay_receipts": np.round(receipts * share),
-        "clv_3m": total / T * 90 * rng.uniform(0.8, 1.2, n),
-    })
-    customers = pd.DataFrame({
-        "customer_id": df["customer_id"], "gender": np.where(g == 1, "male", "female"),
-        "age_band": np.choose(g, [30, 50, 40]), "region_code": "Z01",
-    })
+    df = pd.DataFrame(
+        {
+            "customer_id": [f"M{i:09d}" for i in range(n)],
+            "frequency": freq,
+            "recency": rec,
+            "T": T,
+            "monetary_value": np.where(freq > 0, ticket, 0.0),
+            "days_since_last_purchase": dsl,
+            "n_receipts": receipts,
+            "total_spend": total,
+            "lpay_spend": total * share,
+            "other_spend": total * (1 - share),
+            "lpay_receipts": np.round(receipts * share),
+            "clv_3m": total / T * 90 * rng.uniform(0.8, 1.2, n),
+        }
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": df["customer_id"],
+            "gender": np.where(g == 1, "male", "female"),
+            "age_band": np.choose(g, [30, 50, 40]),
+            "region_code": "Z01",
+        }
+    )
     return df, customers, g
 
 
@@ -77,12 +90,19 @@ def test_names_follow_rules(planted):
 
 
 def test_name_rules_on_profiles():
-    prof = pd.DataFrame({
-        "freq": [0.2, 1.0, 0.6, -0.8, -0.6, 0.0], "ticket": [0.5, 0.2, -0.8, 1.0, 0.0, 0.0],
-        "value": [0.8, 1.0, -0.2, 0.3, -0.8, 0.0], "lapse": [-0.3, -0.5, -0.4, -0.2, 1.2, 1.0],
-        "lpay": [2.0, 0.1, -0.3, -0.3, -0.3, -0.3], "tenure": [0.0] * 6, "female": [0.5, 0.9, 0.1, 0.0, 0.0, 0.0],
-        "age": [0.0] * 6,
-    }, index=[1, 2, 3, 4, 5, 6])
+    prof = pd.DataFrame(
+        {
+            "freq": [0.2, 1.0, 0.6, -0.8, -0.6, 0.0],
+            "ticket": [0.5, 0.2, -0.8, 1.0, 0.0, 0.0],
+            "value": [0.8, 1.0, -0.2, 0.3, -0.8, 0.0],
+            "lapse": [-0.3, -0.5, -0.4, -0.2, 1.2, 1.0],
+            "lpay": [2.0, 0.1, -0.3, -0.3, -0.3, -0.3],
+            "tenure": [0.0] * 6,
+            "female": [0.5, 0.9, 0.1, 0.0, 0.0, 0.0],
+            "age": [0.0] * 6,
+        },
+        index=[1, 2, 3, 4, 5, 6],
+    )
     names = sg.name_segments(prof)
     assert names[1] == "L.Pay VIP"
     assert names[2] == "loyal high-spend"
@@ -113,8 +133,13 @@ def test_hyperparameters_in_init_learned_attributes_only_after_fit(planted):
     X, _, _ = planted
     model = sg.SegmentationModel(random_state=3, sample_size=500)
     assert not [name for name in vars(model) if name.endswith("_")]
-    assert model.get_params() == {"k_range": (2, 8), "sample_size": 500, "random_state": 3, "n_init": 10,
-                                  "primary": "seed001"}
+    assert model.get_params() == {
+        "k_range": (2, 8),
+        "sample_size": 500,
+        "random_state": 3,
+        "n_init": 10,
+        "primary": "seed001",
+    }
     model.fit(X.head(600))
     assert {"segmenters_", "primary_", "tiers_"} <= set(vars(model))
     assert model.segmenters_["seed001"].random_state == 3 and model.tiers_.random_state == 3
@@ -168,14 +193,20 @@ def test_result_does_not_depend_on_row_order():
     keep = a.metrics.metric != "fit_seconds"
     pd.testing.assert_frame_equal(a.metrics[keep], b.metrics[b.metrics.metric != "fit_seconds"], check_exact=True)
     fitted_params = a.params.component != "fit_seconds"
-    pd.testing.assert_frame_equal(a.params[fitted_params], b.params[b.params.component != "fit_seconds"],
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        a.params[fitted_params], b.params[b.params.component != "fit_seconds"], check_exact=True
+    )
 
 
 # Importances of the RandomForest in the 800-customer / seed 7 build: normalised, their float sum
 # is 1.0000000000000002, and a customer scoring 4 everywhere got tier_score 4.000000000000001.
-WEIGHTS_SUMMING_ABOVE_ONE = {"recency": 0.4991945035920036, "frequency": 0.044285489738796875,
-                             "monetary": 0.0245739707573624, "T": 0.013403760486317712, "clv": 0.4185422754255195}
+WEIGHTS_SUMMING_ABOVE_ONE = {
+    "recency": 0.4991945035920036,
+    "frequency": 0.044285489738796875,
+    "monetary": 0.0245739707573624,
+    "T": 0.013403760486317712,
+    "clv": 0.4185422754255195,
+}
 
 
 def test_tier_score_stays_within_1_and_4_in_floating_point():
@@ -187,8 +218,11 @@ def test_tier_score_stays_within_1_and_4_in_floating_point():
     # cut points apply to the oriented value (direction × column): oriented value = the wanted score
     df = pd.DataFrame({sg.TIER_FEATURES[n]: sg.TIER_DIRECTION[n] * grid[:, j] for j, n in enumerate(names)})
     stored = [("tier_seed004", "weight", None, n, w, None) for n, w in WEIGHTS_SUMMING_ABOVE_ONE.items()]
-    stored += [("tier_seed004", "quartile_cut", None, f"{n}_q{q}", sg.TIER_DIRECTION[n] * cut, None)
-               for n in names for q, cut in zip((25, 50, 75), (1.5, 2.5, 3.5), strict=True)]
+    stored += [
+        ("tier_seed004", "quartile_cut", None, f"{n}_q{q}", sg.TIER_DIRECTION[n] * cut, None)
+        for n in names
+        for q, cut in zip((25, 50, 75), (1.5, 2.5, 3.5), strict=True)
+    ]
     tiering = sg.TierModel.from_params(pd.DataFrame(stored[::-1], columns=sg.PARAMS_COLUMNS))
     assert list(tiering.weights_) == names  # the fitted order, whatever the row order
     s = tiering.scores(df)
@@ -199,4 +233,4 @@ def test_tier_score_stays_within_1_and_4_in_floating_point():
     # and every score is the exact weighted mean to the documented 6 decimals (+ the float sum's ~1e-15)
     w = [Fraction(WEIGHTS_SUMMING_ABOVE_ONE[n]) for n in names]
     exact = [float(sum(wi * int(si) for wi, si in zip(w, row, strict=True)) / sum(w)) for row in grid]
-    assert np.abs(s["tier_score"].to_numpy() - exact).max() <= 0.5 * 10.0 ** -sg.TIER_SCORE_DECIMALS + 1e-12
+    assert np.abs(s["tier_score"].to_numpy() - exact).max() <= 0.5 * 10.0**-sg.TIER_SCORE_DECIMALS + 1e-12

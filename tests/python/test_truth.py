@@ -9,8 +9,13 @@ from loyalty_analytics import truth
 
 @pytest.fixture
 def truth_dir(tmp_path):
-    frame = pd.DataFrame({"customer_id": ["C3", "C1", "C2", "C9"], "segment_id": [3, 1, 2, 9],
-                          "alive_at_end": [True, False, True, False]})
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["C3", "C1", "C2", "C9"],
+            "segment_id": [3, 1, 2, 9],
+            "alive_at_end": [True, False, True, False],
+        }
+    )
     frame.to_parquet(tmp_path / "customers.parquet")
     return tmp_path
 

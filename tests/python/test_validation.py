@@ -74,122 +74,255 @@ def test_validation_never_changes_the_project_file(good_warehouse, gx_root):
 # (id, SQL that injects the defect, mart, expectation type, column) -- one per KIND of rule:
 # each dbt yml rule family, the not-yet-in-yml rules and the rules of suites.py
 DEFECTS = [
-    ("duplicate_key",
-     ["insert into marts.customer_rfm select * from marts.customer_rfm where customer_id = 'M000000001'"],
-     "customer_rfm", "expect_column_values_to_be_unique", "customer_id"),
-    ("duplicate_compound_key",
-     ["insert into marts.product_recommendations select * from marts.product_recommendations "
-      "where customer_id = 'M000000002' and rank = 1"],
-     "product_recommendations", "expect_compound_columns_to_be_unique",
-     "customer_id, affiliate_code, model_name, rank"),
-    ("null_key",
-     ["update marts.customer_clv set customer_id = null where customer_id = 'M000000004'"],
-     "customer_clv", "expect_column_values_to_not_be_null", "customer_id"),
-    ("score_above_5",
-     ["update marts.customer_product_preference set preference_score = 5.3 "
-      "where customer_id = 'M000000001' and product_code = 'PD0001'"],
-     "customer_product_preference", "expect_column_values_to_be_between", "preference_score"),
-    ("p_alive_above_1",
-     ["update marts.customer_clv set p_alive = 1.2 where customer_id = 'M000000003'"],
-     "customer_clv", "expect_column_values_to_be_between", "p_alive"),
-    ("negative_clv",
-     ["update marts.customer_clv set clv_12m = -1 where customer_id = 'M000000003'"],
-     "customer_clv", "expect_column_values_to_be_between", "clv_12m"),
-    ("rank_gap",
-     ["delete from marts.product_recommendations where customer_id = 'M000000001' and rank = 2"],
-     "product_recommendations", "expect_column_values_to_be_in_set", "chk_rank_without_gap"),
-    ("already_bought",  # customer 3 bought PD0003 at A01 (synthetic: product (i + j) at A0{1 + j % 2})
-     ["update marts.product_recommendations set product_code = 'PD0003' "
-      "where customer_id = 'M000000003' and rank = 1"],
-     "product_recommendations", "expect_column_values_to_be_in_set", "chk_not_already_bought"),
-    ("already_bought_via_preference_mart",  # no intermediate.int_transactions: falls back to the mart
-     ["drop table intermediate.int_transactions",
-      "update marts.product_recommendations set product_code = 'PD0003' "
-      "where customer_id = 'M000000003' and rank = 1"],
-     "product_recommendations", "expect_column_values_to_be_in_set", "chk_not_already_bought"),
-    ("customer_without_segment",
-     ["delete from marts.customer_segments where customer_id = 'M000000005'"],
-     "customer_segments", "expect_column_values_to_be_in_set", "chk_customer_rfm_covered"),
-    ("customer_without_tier",
-     ["update marts.customer_segments set tier = null where customer_id = 'M000000005'"],
-     "customer_segments", "expect_column_values_to_not_be_null", "tier"),
-    ("segment_missing_from_profiles",
-     ["delete from marts.segment_profiles where segment_id = 2"],
-     "customer_segments", "expect_column_values_to_be_in_set", "chk_segment_in_profiles"),
-    ("unknown_tier",
-     ["update marts.customer_segments set tier = 'Platinum' where customer_id = 'M000000006'"],
-     "customer_segments", "expect_column_values_to_be_in_set", "tier"),
-    ("row_count_mismatch_360",
-     ["delete from marts.customer_360 where customer_id = 'M000000007'"],
-     "customer_360", "expect_table_row_count_to_equal", None),
-    ("row_count_mismatch_clv",
-     ["insert into marts.customer_clv select * replace ('M999999999' as customer_id) "
-      "from marts.customer_clv limit 1"],
-     "customer_clv", "expect_table_row_count_to_equal", None),
-    ("clv_customer_not_in_rfm",  # dbt relationships
-     ["update marts.customer_clv set customer_id = 'M999999999' where customer_id = 'M000000004'"],
-     "customer_clv", "expect_column_values_to_be_in_set", "chk_customer_id_in_customer_rfm"),
-    ("recommended_product_not_in_catalog",  # dbt relationships to a staging model
-     ["update marts.product_recommendations set product_code = 'PD9999' "
-      "where customer_id = 'M000000003' and rank = 1"],
-     "product_recommendations", "expect_column_values_to_be_in_set", "chk_product_code_in_stg_lpoint__products"),
-    ("null_where_the_rule_applies",  # dbt not_null with config.where (log_likelihood may be null)
-     ["update marts.clv_model_params set value = null where parameter = 'alpha'"],
-     "clv_model_params", "expect_column_values_to_not_be_null", "value"),
-    ("shares_not_summing_to_1",
-     ["update marts.affiliate_preferences set purchase_share = 0.5 "
-      "where customer_id = 'M000000001' and affiliate_code = 'A01'"],
-     "affiliate_preferences", "expect_column_values_to_be_in_set", "chk_purchase_share_sums_to_one"),
-    ("spend_shares_not_summing_to_1",  # suites.NOT_YET_IN_DBT_YML
-     ["update marts.affiliate_preferences set spend_share = 0.5 "
-      "where customer_id = 'M000000001' and affiliate_code = 'A01'"],
-     "affiliate_preferences", "expect_column_values_to_be_in_set", "chk_spend_share_sums_to_one"),
-    ("session_index_gap",  # suites.NOT_YET_IN_DBT_YML ranks_without_gaps
-     ["update marts.customer_session_sequences set session_index = 2 where customer_id = 'M000000001'"],
-     "customer_session_sequences", "expect_column_values_to_be_in_set", "chk_session_index_without_gap"),
-    ("unknown_online_grade",  # dbt accepted_values
-     ["update marts.customer_rfm set online_grade = 'G9' where customer_id = 'M000000001'"],
-     "customer_rfm", "expect_column_values_to_be_in_set", "online_grade"),
-    ("duplicate_unique_column",  # dbt unique on a non-key column
-     ["update marts.customer_session_sequences set session_id = 'SM000000001' where customer_id = 'M000000002'"],
-     "customer_session_sequences", "expect_column_values_to_be_unique", "session_id"),
-    ("stamp_mission_rank_gap",
-     ["delete from marts.stamp_mission where customer_id = 'M000000001' and category_rank = 1"],
-     "stamp_mission", "expect_column_values_to_be_in_set", "chk_category_rank_without_gap"),
-    ("bad_rfm_cell",
-     ["update marts.customer_rfm set rfm_cell = 'R6F1M1' where customer_id = 'M000000001'"],
-     "customer_rfm", "expect_column_values_to_match_regex", "rfm_cell"),
-    ("timestamp_out_of_bounds",
-     ["update marts.customer_sessions set session_start = timestamp '1970-01-01 00:00:00' "
-      "where customer_id = 'M000000001'"],
-     "customer_sessions", "expect_column_values_to_be_in_set", "chk_session_start_within_bounds"),
-    ("missing_contract_column",
-     ["alter table marts.customer_clv drop column p_alive"],
-     "customer_clv", "expect_column_to_exist", "p_alive"),
-    ("missing_column_without_rules",  # only declared (data_type) in the contract
-     ["alter table marts.customer_360 drop column gender"],
-     "customer_360", "expect_column_to_exist", "gender"),
-    ("session_not_in_sessions",
-     ["delete from marts.customer_sessions where customer_id = 'M000000002'"],
-     "customer_session_sequences", "expect_column_values_to_be_in_set", "chk_session_id_in_customer_sessions"),
-    ("active_above_cohort_size",
-     ["update marts.customer_cohorts set active_customers = 51 where months_since_first = 0"],
-     "customer_cohorts", "expect_column_values_to_be_in_set", "chk_active_within_cohort"),
-    ("empty_mart",
-     ["delete from marts.model_metrics"],
-     "model_metrics", "expect_table_row_count_to_be_between", None),
+    (
+        "duplicate_key",
+        ["insert into marts.customer_rfm select * from marts.customer_rfm where customer_id = 'M000000001'"],
+        "customer_rfm",
+        "expect_column_values_to_be_unique",
+        "customer_id",
+    ),
+    (
+        "duplicate_compound_key",
+        [
+            "insert into marts.product_recommendations select * from marts.product_recommendations "
+            "where customer_id = 'M000000002' and rank = 1"
+        ],
+        "product_recommendations",
+        "expect_compound_columns_to_be_unique",
+        "customer_id, affiliate_code, model_name, rank",
+    ),
+    (
+        "null_key",
+        ["update marts.customer_clv set customer_id = null where customer_id = 'M000000004'"],
+        "customer_clv",
+        "expect_column_values_to_not_be_null",
+        "customer_id",
+    ),
+    (
+        "score_above_5",
+        [
+            "update marts.customer_product_preference set preference_score = 5.3 "
+            "where customer_id = 'M000000001' and product_code = 'PD0001'"
+        ],
+        "customer_product_preference",
+        "expect_column_values_to_be_between",
+        "preference_score",
+    ),
+    (
+        "p_alive_above_1",
+        ["update marts.customer_clv set p_alive = 1.2 where customer_id = 'M000000003'"],
+        "customer_clv",
+        "expect_column_values_to_be_between",
+        "p_alive",
+    ),
+    (
+        "negative_clv",
+        ["update marts.customer_clv set clv_12m = -1 where customer_id = 'M000000003'"],
+        "customer_clv",
+        "expect_column_values_to_be_between",
+        "clv_12m",
+    ),
+    (
+        "rank_gap",
+        ["delete from marts.product_recommendations where customer_id = 'M000000001' and rank = 2"],
+        "product_recommendations",
+        "expect_column_values_to_be_in_set",
+        "chk_rank_without_gap",
+    ),
+    (
+        "already_bought",  # customer 3 bought PD0003 at A01 (synthetic: product (i + j) at A0{1 + j % 2})
+        [
+            "update marts.product_recommendations set product_code = 'PD0003' "
+            "where customer_id = 'M000000003' and rank = 1"
+        ],
+        "product_recommendations",
+        "expect_column_values_to_be_in_set",
+        "chk_not_already_bought",
+    ),
+    (
+        "already_bought_via_preference_mart",  # no intermediate.int_transactions: falls back to the mart
+        [
+            "drop table intermediate.int_transactions",
+            "update marts.product_recommendations set product_code = 'PD0003' "
+            "where customer_id = 'M000000003' and rank = 1",
+        ],
+        "product_recommendations",
+        "expect_column_values_to_be_in_set",
+        "chk_not_already_bought",
+    ),
+    (
+        "customer_without_segment",
+        ["delete from marts.customer_segments where customer_id = 'M000000005'"],
+        "customer_segments",
+        "expect_column_values_to_be_in_set",
+        "chk_customer_rfm_covered",
+    ),
+    (
+        "customer_without_tier",
+        ["update marts.customer_segments set tier = null where customer_id = 'M000000005'"],
+        "customer_segments",
+        "expect_column_values_to_not_be_null",
+        "tier",
+    ),
+    (
+        "segment_missing_from_profiles",
+        ["delete from marts.segment_profiles where segment_id = 2"],
+        "customer_segments",
+        "expect_column_values_to_be_in_set",
+        "chk_segment_in_profiles",
+    ),
+    (
+        "unknown_tier",
+        ["update marts.customer_segments set tier = 'Platinum' where customer_id = 'M000000006'"],
+        "customer_segments",
+        "expect_column_values_to_be_in_set",
+        "tier",
+    ),
+    (
+        "row_count_mismatch_360",
+        ["delete from marts.customer_360 where customer_id = 'M000000007'"],
+        "customer_360",
+        "expect_table_row_count_to_equal",
+        None,
+    ),
+    (
+        "row_count_mismatch_clv",
+        [
+            "insert into marts.customer_clv select * replace ('M999999999' as customer_id) "
+            "from marts.customer_clv limit 1"
+        ],
+        "customer_clv",
+        "expect_table_row_count_to_equal",
+        None,
+    ),
+    (
+        "clv_customer_not_in_rfm",  # dbt relationships
+        ["update marts.customer_clv set customer_id = 'M999999999' where customer_id = 'M000000004'"],
+        "customer_clv",
+        "expect_column_values_to_be_in_set",
+        "chk_customer_id_in_customer_rfm",
+    ),
+    (
+        "recommended_product_not_in_catalog",  # dbt relationships to a staging model
+        [
+            "update marts.product_recommendations set product_code = 'PD9999' "
+            "where customer_id = 'M000000003' and rank = 1"
+        ],
+        "product_recommendations",
+        "expect_column_values_to_be_in_set",
+        "chk_product_code_in_stg_lpoint__products",
+    ),
+    (
+        "null_where_the_rule_applies",  # dbt not_null with config.where (log_likelihood may be null)
+        ["update marts.clv_model_params set value = null where parameter = 'alpha'"],
+        "clv_model_params",
+        "expect_column_values_to_not_be_null",
+        "value",
+    ),
+    (
+        "shares_not_summing_to_1",
+        [
+            "update marts.affiliate_preferences set purchase_share = 0.5 "
+            "where customer_id = 'M000000001' and affiliate_code = 'A01'"
+        ],
+        "affiliate_preferences",
+        "expect_column_values_to_be_in_set",
+        "chk_purchase_share_sums_to_one",
+    ),
+    (
+        "spend_shares_not_summing_to_1",  # suites.NOT_YET_IN_DBT_YML
+        [
+            "update marts.affiliate_preferences set spend_share = 0.5 "
+            "where customer_id = 'M000000001' and affiliate_code = 'A01'"
+        ],
+        "affiliate_preferences",
+        "expect_column_values_to_be_in_set",
+        "chk_spend_share_sums_to_one",
+    ),
+    (
+        "session_index_gap",  # suites.NOT_YET_IN_DBT_YML ranks_without_gaps
+        ["update marts.customer_session_sequences set session_index = 2 where customer_id = 'M000000001'"],
+        "customer_session_sequences",
+        "expect_column_values_to_be_in_set",
+        "chk_session_index_without_gap",
+    ),
+    (
+        "unknown_online_grade",  # dbt accepted_values
+        ["update marts.customer_rfm set online_grade = 'G9' where customer_id = 'M000000001'"],
+        "customer_rfm",
+        "expect_column_values_to_be_in_set",
+        "online_grade",
+    ),
+    (
+        "duplicate_unique_column",  # dbt unique on a non-key column
+        ["update marts.customer_session_sequences set session_id = 'SM000000001' where customer_id = 'M000000002'"],
+        "customer_session_sequences",
+        "expect_column_values_to_be_unique",
+        "session_id",
+    ),
+    (
+        "stamp_mission_rank_gap",
+        ["delete from marts.stamp_mission where customer_id = 'M000000001' and category_rank = 1"],
+        "stamp_mission",
+        "expect_column_values_to_be_in_set",
+        "chk_category_rank_without_gap",
+    ),
+    (
+        "bad_rfm_cell",
+        ["update marts.customer_rfm set rfm_cell = 'R6F1M1' where customer_id = 'M000000001'"],
+        "customer_rfm",
+        "expect_column_values_to_match_regex",
+        "rfm_cell",
+    ),
+    (
+        "timestamp_out_of_bounds",
+        [
+            "update marts.customer_sessions set session_start = timestamp '1970-01-01 00:00:00' "
+            "where customer_id = 'M000000001'"
+        ],
+        "customer_sessions",
+        "expect_column_values_to_be_in_set",
+        "chk_session_start_within_bounds",
+    ),
+    (
+        "missing_contract_column",
+        ["alter table marts.customer_clv drop column p_alive"],
+        "customer_clv",
+        "expect_column_to_exist",
+        "p_alive",
+    ),
+    (
+        "missing_column_without_rules",  # only declared (data_type) in the contract
+        ["alter table marts.customer_360 drop column gender"],
+        "customer_360",
+        "expect_column_to_exist",
+        "gender",
+    ),
+    (
+        "session_not_in_sessions",
+        ["delete from marts.customer_sessions where customer_id = 'M000000002'"],
+        "customer_session_sequences",
+        "expect_column_values_to_be_in_set",
+        "chk_session_id_in_customer_sessions",
+    ),
+    (
+        "active_above_cohort_size",
+        ["update marts.customer_cohorts set active_customers = 51 where months_since_first = 0"],
+        "customer_cohorts",
+        "expect_column_values_to_be_in_set",
+        "chk_active_within_cohort",
+    ),
+    ("empty_mart", ["delete from marts.model_metrics"], "model_metrics", "expect_table_row_count_to_be_between", None),
 ]
 
 
-@pytest.mark.parametrize("statements, mart, expectation, column",
-                         [d[1:] for d in DEFECTS], ids=[d[0] for d in DEFECTS])
+@pytest.mark.parametrize("statements, mart, expectation, column", [d[1:] for d in DEFECTS], ids=[d[0] for d in DEFECTS])
 def test_each_kind_of_expectation_can_fail(warehouse, gx_root, statements, mart, expectation, column):
     _execute(warehouse, *statements)
     report = validate_warehouse(warehouse, gx_root=gx_root, build_docs=False, only=[mart])
     summary = format_summary(report)
     assert not report.success, summary
-    hits = [f for f in report.failures
-            if f.mart == mart and f.expectation == expectation and f.column == column]
+    hits = [f for f in report.failures if f.mart == mart and f.expectation == expectation and f.column == column]
     assert hits, f"expected {mart}/{expectation}/{column} among failures:\n{summary}"
     f = hits[0]
     if f.unexpected_count is not None:
@@ -210,11 +343,22 @@ def test_failures_name_offending_keys(warehouse, gx_root):
 
 def test_absent_marts_are_skipped_with_a_notice(warehouse, gx_root):
     """CDNOW has no products: product-level marts are absent and their suites skipped."""
-    _execute(warehouse, *[f"drop table marts.{m}" for m in (
-        "customer_product_preference", "preference_score_backtest", "customer_session_sequences",
-        "customer_sessions",
-        "product_recommendations", "affiliate_preferences", "stamp_mission")],
-        "drop schema intermediate cascade")
+    _execute(
+        warehouse,
+        *[
+            f"drop table marts.{m}"
+            for m in (
+                "customer_product_preference",
+                "preference_score_backtest",
+                "customer_session_sequences",
+                "customer_sessions",
+                "product_recommendations",
+                "affiliate_preferences",
+                "stamp_mission",
+            )
+        ],
+        "drop schema intermediate cascade",
+    )
     report = validate_warehouse(warehouse, gx_root=gx_root, build_docs=False)
     assert report.success, format_summary(report)
     assert len(report.marts) == 9
@@ -257,9 +401,21 @@ def test_plans_select_only_needed_columns(good_warehouse):
 
 def test_cli_exit_codes(warehouse, gx_root, tmp_path):
     env = dict(os.environ, GX_ANALYTICS_ENABLED="False")
-    cmd = [sys.executable, "-m", "loyalty_analytics.validation", "--warehouse", str(warehouse),
-           "--gx-dir", str(gx_root), "--mart", "customer_clv", "--mart", "customer_rfm",
-           "--json", str(tmp_path / "report.json")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "loyalty_analytics.validation",
+        "--warehouse",
+        str(warehouse),
+        "--gx-dir",
+        str(gx_root),
+        "--mart",
+        "customer_clv",
+        "--mart",
+        "customer_rfm",
+        "--json",
+        str(tmp_path / "report.json"),
+    ]
     ok = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "RESULT: PASSED" in ok.stdout and "Data Docs:" in ok.stdout
@@ -268,18 +424,21 @@ def test_cli_exit_codes(warehouse, gx_root, tmp_path):
     bad = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "customer_clv: expect_column_values_to_be_between [column clv_12m] unexpected 1" in bad.stdout
-    missing = subprocess.run(cmd[:4] + [str(tmp_path / "nope.duckdb")], capture_output=True, text=True,
-                             env=env, timeout=300)
+    missing = subprocess.run(
+        cmd[:4] + [str(tmp_path / "nope.duckdb")], capture_output=True, text=True, env=env, timeout=300
+    )
     assert missing.returncode == 2
 
 
 def _relations_from_contracts(marts) -> dict[str, dict[str, str]]:
     """What a warehouse built from the yml would hold: every declared mart with its contract
     columns, and every relationships parent."""
-    relations = {f"{MARTS_SCHEMA}.{m.name}": {c: t or "varchar" for c, t in m.columns.items()}
-                 for m in marts.values()}
-    relations["intermediate.int_transactions"] = {"customer_id": "varchar", "affiliate_code": "varchar",
-                                                  "product_code": "varchar"}
+    relations = {f"{MARTS_SCHEMA}.{m.name}": {c: t or "varchar" for c, t in m.columns.items()} for m in marts.values()}
+    relations["intermediate.int_transactions"] = {
+        "customer_id": "varchar",
+        "affiliate_code": "varchar",
+        "product_code": "varchar",
+    }
     for rule in (r for m in marts.values() for r in m.rules if r.kind == "relationships"):
         parent = ref_name(rule.kwargs["to"])
         if f"{MARTS_SCHEMA}.{parent}" not in relations:
@@ -400,10 +559,25 @@ def test_yml_parser_reads_the_rules_dbt_reads(tmp_path):
     plus the contracts' not-null constraints."""
     dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
     root = str(paths.PROJECT_ROOT)
-    run = subprocess.run([dbt, "parse", "--project-dir", root, "--profiles-dir", os.path.join(root, "profiles"),
-                          "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-                         check=False, capture_output=True, text=True, timeout=300,
-                         env=dict(os.environ, DBT_SEND_ANONYMOUS_USAGE_STATS="False"))
+    run = subprocess.run(
+        [
+            dbt,
+            "parse",
+            "--project-dir",
+            root,
+            "--profiles-dir",
+            os.path.join(root, "profiles"),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, DBT_SEND_ANONYMOUS_USAGE_STATS="False"),
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
     parsed = load_mart_rules()
@@ -416,14 +590,24 @@ def test_yml_parser_reads_the_rules_dbt_reads(tmp_path):
         kwargs = {k: v for k, v in meta["kwargs"].items() if k not in ("model", "column_name")}
         if "to" in kwargs:
             kwargs["to"] = f"ref('{ref_name(kwargs['to'])}')"
-        from_dbt[model].add((meta["name"], node.get("column_name") or meta["kwargs"].get("column_name"),
-                             json.dumps(kwargs, sort_keys=True), node["config"].get("where")))
+        from_dbt[model].add(
+            (
+                meta["name"],
+                node.get("column_name") or meta["kwargs"].get("column_name"),
+                json.dumps(kwargs, sort_keys=True),
+                node["config"].get("where"),
+            )
+        )
 
     def key(rule):
         kwargs = {k: v for k, v in rule.kwargs.items() if k != "column_name"}
         kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
-        return (rule.kind, rule.column or rule.kwargs.get("column_name"), json.dumps(kwargs, sort_keys=True),
-                rule.where)
+        return (
+            rule.kind,
+            rule.column or rule.kwargs.get("column_name"),
+            json.dumps(kwargs, sort_keys=True),
+            rule.where,
+        )
 
     for name, model in parsed.items():
         tests = {key(r) for r in model.rules if r.origin == "data_test"}
@@ -448,15 +632,18 @@ def test_no_rule_is_declared_twice():
 
 def test_validation_runtime_on_1m_row_marts(tmp_path, gx_root):
     """~1M rows in customer_product_preference and product_recommendations, 100k customers."""
-    path = build_synthetic_marts(tmp_path / "warehouse.duckdb", n_customers=100_000,
-                                 products_per_customer=10, n_recs=10, n_products=2000)
+    path = build_synthetic_marts(
+        tmp_path / "warehouse.duckdb", n_customers=100_000, products_per_customer=10, n_recs=10, n_products=2000
+    )
     t = time.perf_counter()
     report = validate_warehouse(path, gx_root=gx_root, build_docs=False)
     elapsed = time.perf_counter() - t
     rows = {m.mart: m.rows for m in report.marts}
-    print(f"\nvalidation of {sum(rows.values()):,} mart rows ({rows['product_recommendations']:,} "
-          f"recommendations): {elapsed:.1f}s wall, timings " +
-          ", ".join(f"{k} {v:.2f}s" for k, v in report.timings.items()))
+    print(
+        f"\nvalidation of {sum(rows.values()):,} mart rows ({rows['product_recommendations']:,} "
+        f"recommendations): {elapsed:.1f}s wall, timings "
+        + ", ".join(f"{k} {v:.2f}s" for k, v in report.timings.items())
+    )
     assert report.success, format_summary(report)
     assert rows["product_recommendations"] == 1_000_000
     assert elapsed < 120  # a few seconds on an idle 2-core machine; generous for shared CI

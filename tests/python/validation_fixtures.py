@@ -17,9 +17,16 @@ from pathlib import Path
 import duckdb
 
 
-def build_synthetic_marts(path: str | Path, *, n_customers: int = 50, products_per_customer: int = 4,
-                          n_recs: int = 3, n_products: int = 200, with_transactions: bool = True,
-                          tag: int = 0) -> Path:
+def build_synthetic_marts(
+    path: str | Path,
+    *,
+    n_customers: int = 50,
+    products_per_customer: int = 4,
+    n_recs: int = 3,
+    n_products: int = 200,
+    with_transactions: bool = True,
+    tag: int = 0,
+) -> Path:
     """(Re)create schemas ``marts``, ``staging`` (products) and ``intermediate``
     (``int_transactions``) in `path`."""
     if n_products < products_per_customer + n_recs:
@@ -27,8 +34,15 @@ def build_synthetic_marts(path: str | Path, *, n_customers: int = 50, products_p
     path = Path(path)
     con = duckdb.connect(str(path))
     try:
-        _build(con, n=n_customers, per=products_per_customer, recs=n_recs, np_=n_products,
-               with_transactions=with_transactions, tag=tag)
+        _build(
+            con,
+            n=n_customers,
+            per=products_per_customer,
+            recs=n_recs,
+            np_=n_products,
+            with_transactions=with_transactions,
+            tag=tag,
+        )
     finally:
         con.close()
     return path

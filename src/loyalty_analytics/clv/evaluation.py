@@ -56,11 +56,13 @@ def calibration_summary(cal_holdout: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in CALIBRATION_HOLDOUT_COLUMNS if c not in cal_holdout.columns]
     if missing:
         raise ValueError(f"calibration/holdout table is missing column(s) {missing}")
-    out = pd.DataFrame({
-        "frequency": cal_holdout["frequency_cal"].to_numpy(dtype=float),
-        "recency": cal_holdout["recency_cal"].to_numpy(dtype=float),
-        "T": cal_holdout["T_cal"].to_numpy(dtype=float),
-    })
+    out = pd.DataFrame(
+        {
+            "frequency": cal_holdout["frequency_cal"].to_numpy(dtype=float),
+            "recency": cal_holdout["recency_cal"].to_numpy(dtype=float),
+            "T": cal_holdout["T_cal"].to_numpy(dtype=float),
+        }
+    )
     mv = cal_holdout["monetary_value_cal"] if "monetary_value_cal" in cal_holdout.columns else 0.0
     out["monetary_value"] = np.asarray(mv, dtype=float) if np.ndim(mv) else 0.0
     return out
@@ -81,16 +83,18 @@ def holdout_metrics(cal_holdout: pd.DataFrame, calibration_model: CLVModel) -> p
         metrics = regression_metrics(expected_purchases(fitted, duration, cal), actual)
         metrics["selected"] = float(name == calibration_model.selected_)
         rows += metric_rows(MODEL_NAMES[name], metrics, "holdout")
-    rows += metric_rows(MODEL_NAMES["naive"], regression_metrics(naive_holdout_prediction(cal_holdout), actual),
-                        "holdout")
+    rows += metric_rows(
+        MODEL_NAMES["naive"], regression_metrics(naive_holdout_prediction(cal_holdout), actual), "holdout"
+    )
     if {"monetary_value_holdout", "monetary_value_cal"} <= set(cal_holdout.columns):
         buyers = actual > 0
         if buyers.any():
             expected_spend = calibration_model.expected_average_spend(cal)[buyers]
             observed = cal_holdout["monetary_value_holdout"].to_numpy(dtype=float)[buyers]
             r = regression_metrics(expected_spend, observed)
-            rows += metric_rows(MODEL_NAMES["gamma_gamma"], {f"spend_{k}": r[k] for k in ("mae", "rmse", "pearson_r")},
-                                "holdout")
+            rows += metric_rows(
+                MODEL_NAMES["gamma_gamma"], {f"spend_{k}": r[k] for k in ("mae", "rmse", "pearson_r")}, "holdout"
+            )
     return metrics_frame(rows)
 
 
@@ -125,8 +129,12 @@ def _p_alive_rows(rfm: pd.DataFrame, model: CLVModel, truth) -> list[tuple]:
     return metric_rows(MODEL_NAMES[model.selected_], {"p_alive_auc": auc}, "truth")
 
 
-def evaluate_clv(rfm: pd.DataFrame, model: CLVModel, cal_holdout: pd.DataFrame | None = None,
-                 truth: pd.DataFrame | None | str = "auto") -> pd.DataFrame:
+def evaluate_clv(
+    rfm: pd.DataFrame,
+    model: CLVModel,
+    cal_holdout: pd.DataFrame | None = None,
+    truth: pd.DataFrame | None | str = "auto",
+) -> pd.DataFrame:
     """Every CLV metric row for a fitted (or stored) ``model``.
 
     The holdout check fits a second model with the same hyper-parameters on the calibration

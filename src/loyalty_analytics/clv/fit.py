@@ -29,8 +29,13 @@ def fit_pareto_nbd(summary: pd.DataFrame, penalizer: float = 0.0, maxiter: int =
     with quiet():
         # a fixed start: lifetimes' default draws it from the unseeded global NumPy RNG
         return ParetoNBDFitter(penalizer_coef=penalizer).fit(
-            pat["f"].to_numpy(), pat["r"].to_numpy(), pat["t"].to_numpy(), weights=pat["w"].to_numpy(),
-            initial_params=np.ones(4), tol=1e-6, maxiter=maxiter,
+            pat["f"].to_numpy(),
+            pat["r"].to_numpy(),
+            pat["t"].to_numpy(),
+            weights=pat["w"].to_numpy(),
+            initial_params=np.ones(4),
+            tol=1e-6,
+            maxiter=maxiter,
         )
 
 
@@ -69,8 +74,13 @@ def gamma_gamma_log_likelihood(gg: GammaGammaFitter) -> float:
     x = gg.data["frequency"].to_numpy(dtype=float)
     m = gg.data["monetary_value"].to_numpy(dtype=float)
     ll = (
-        gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(v)
-        + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(x * m + v)
+        gammaln(p * x + q)
+        - gammaln(p * x)
+        - gammaln(q)
+        + q * np.log(v)
+        + (p * x - 1) * np.log(m)
+        + p * x * np.log(x)
+        - (p * x + q) * np.log(x * m + v)
     )
     return float(ll.sum())
 

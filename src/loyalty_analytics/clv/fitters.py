@@ -41,8 +41,12 @@ def converged(result) -> bool:
     if result.success:
         return True
     jac = np.asarray(getattr(result, "jac", np.nan), dtype=float)
-    return (result.status == _PRECISION_LOSS and bool(np.all(np.isfinite(result.x)))
-            and bool(np.all(np.isfinite(jac))) and float(np.max(np.abs(jac))) < GRADIENT_TOL)
+    return (
+        result.status == _PRECISION_LOSS
+        and bool(np.all(np.isfinite(result.x)))
+        and bool(np.all(np.isfinite(jac)))
+        and float(np.max(np.abs(jac))) < GRADIENT_TOL
+    )
 
 
 class _ToleratePrecisionLoss:
@@ -50,8 +54,16 @@ class _ToleratePrecisionLoss:
 
     def _fit(self, minimizing_function_args, initial_params, params_size, disp, tol=1e-7, bounds=None, **kwargs):
         x0 = 0.1 * np.ones(params_size) if initial_params is None else initial_params
-        result = minimize(value_and_grad(self._negative_log_likelihood), jac=True, method=None, tol=tol, x0=x0,
-                          args=minimizing_function_args, options={"disp": disp, **kwargs}, bounds=bounds)
+        result = minimize(
+            value_and_grad(self._negative_log_likelihood),
+            jac=True,
+            method=None,
+            tol=tol,
+            x0=x0,
+            args=minimizing_function_args,
+            options={"disp": disp, **kwargs},
+            bounds=bounds,
+        )
         if not converged(result):
             gradient = np.max(np.abs(np.asarray(getattr(result, "jac", np.nan), dtype=float)))
             raise ConvergenceError(

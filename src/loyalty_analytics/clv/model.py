@@ -30,8 +30,9 @@ class CLVModel(BaseEstimator):
     lifetimes draws no random numbers here (fixed starts), so there is no ``random_state``.
     """
 
-    def __init__(self, transaction_model: str = "auto", penalizer: float = 0.0,
-                 discount_rate: float = DEFAULT_DISCOUNT_RATE):
+    def __init__(
+        self, transaction_model: str = "auto", penalizer: float = 0.0, discount_rate: float = DEFAULT_DISCOUNT_RATE
+    ):
         self.transaction_model = transaction_model
         self.penalizer = penalizer
         self.discount_rate = discount_rate
@@ -65,12 +66,24 @@ class CLVModel(BaseEstimator):
     def expected_average_spend(self, summary: pd.DataFrame) -> np.ndarray:
         return expected_average_spend(self.gamma_gamma_, self.population_mean_spend_, summary)
 
-    def predict(self, summary: pd.DataFrame, purchase_horizons_days=DEFAULT_PURCHASE_HORIZONS_DAYS,
-                clv_months=DEFAULT_CLV_MONTHS, id_column: str = "customer_id") -> pd.DataFrame:
+    def predict(
+        self,
+        summary: pd.DataFrame,
+        purchase_horizons_days=DEFAULT_PURCHASE_HORIZONS_DAYS,
+        clv_months=DEFAULT_CLV_MONTHS,
+        id_column: str = "customer_id",
+    ) -> pd.DataFrame:
         """One row per customer, in the input order: p_alive, expected_purchases_<N>d,
         expected_avg_spend, clv_<H>m, transaction_model."""
-        out = prediction_frame(self.model_, self.expected_average_spend(summary), summary, purchase_horizons_days,
-                               clv_months, self.discount_rate, id_column)
+        out = prediction_frame(
+            self.model_,
+            self.expected_average_spend(summary),
+            summary,
+            purchase_horizons_days,
+            clv_months,
+            self.discount_rate,
+            id_column,
+        )
         out["transaction_model"] = self.selected_
         return out
 

@@ -15,8 +15,10 @@ from loyalty_analytics.clv.fitters import BetaGeoFitter, GammaGammaFitter, Paret
 from loyalty_analytics.clv.predict import DAYS_PER_MONTH, DEFAULT_DISCOUNT_RATE
 
 PARAMS_COLUMNS = ["model", "parameter", "value"]
-TRANSACTION_PARAMETERS = {"bgnbd": (BetaGeoFitter, ("r", "alpha", "a", "b")),
-                          "pareto_nbd": (ParetoNBDFitter, ("r", "alpha", "s", "beta"))}
+TRANSACTION_PARAMETERS = {
+    "bgnbd": (BetaGeoFitter, ("r", "alpha", "a", "b")),
+    "pareto_nbd": (ParetoNBDFitter, ("r", "alpha", "s", "beta")),
+}
 GAMMA_GAMMA_STORED = {"p": "p", "q": "q", "v": "gamma"}  # lifetimes name -> stored name
 
 
@@ -62,8 +64,11 @@ def read_params_table(table: pd.DataFrame) -> tuple[dict, dict]:
         if (name, "r") not in p.index:
             continue
         models[name] = _with_params(fitter_class, p[name], keys)
-        lls[name], secs[name], ns[name] = (float(p[name, "log_likelihood"]), float(p[name, "fit_seconds"]),
-                                           int(p[name, "n_customers"]))
+        lls[name], secs[name], ns[name] = (
+            float(p[name, "log_likelihood"]),
+            float(p[name, "fit_seconds"]),
+            int(p[name, "n_customers"]),
+        )
         if p.get((name, "selected"), 0) == 1:
             selected = name
     if not models or selected is None:
@@ -80,8 +85,12 @@ def read_params_table(table: pd.DataFrame) -> tuple[dict, dict]:
         "discount_rate": float(p.get(("clv", "monthly_discount_rate"), DEFAULT_DISCOUNT_RATE)),
     }
     learned = {
-        "selected_": selected, "transaction_models_": models, "gamma_gamma_": gamma_gamma,
+        "selected_": selected,
+        "transaction_models_": models,
+        "gamma_gamma_": gamma_gamma,
         "population_mean_spend_": float(p["gamma_gamma", "population_mean_spend"]),
-        "log_likelihoods_": lls, "fit_seconds_": secs, "n_customers_": ns,
+        "log_likelihoods_": lls,
+        "fit_seconds_": secs,
+        "n_customers_": ns,
     }
     return hyper, learned

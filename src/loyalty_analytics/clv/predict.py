@@ -24,12 +24,17 @@ def expected_purchases(transaction_model, t_days, summary: pd.DataFrame) -> np.n
     pos = t_days > 0
     if pos.any():
         with quiet():
-            out[pos] = np.asarray(transaction_model.conditional_expected_number_of_purchases_up_to_time(
-                t_days[pos], f[pos], r[pos], t[pos]), dtype=float)
+            out[pos] = np.asarray(
+                transaction_model.conditional_expected_number_of_purchases_up_to_time(
+                    t_days[pos], f[pos], r[pos], t[pos]
+                ),
+                dtype=float,
+            )
     bad = ~np.isfinite(out)
     if bad.any():
         raise FloatingPointError(
-            f"{type(transaction_model).__name__} gave non-finite expected purchases for {int(bad.sum())} customers")
+            f"{type(transaction_model).__name__} gave non-finite expected purchases for {int(bad.sum())} customers"
+        )
     return np.maximum(out, 0.0)
 
 
@@ -67,8 +72,10 @@ def customer_lifetime_value(
     if not months or months[0] < 1:
         raise ValueError("CLV horizons must be positive whole months")
     horizon = months[-1]
-    cum = np.column_stack([np.zeros(len(summary))] + [
-        expected_purchases(transaction_model, DAYS_PER_MONTH * i, summary) for i in range(1, horizon + 1)])
+    cum = np.column_stack(
+        [np.zeros(len(summary))]
+        + [expected_purchases(transaction_model, DAYS_PER_MONTH * i, summary) for i in range(1, horizon + 1)]
+    )
     increments = np.maximum(np.diff(cum, axis=1), 0.0)  # never negative, so CLV grows with the horizon
     discount = (1.0 + discount_rate) ** -np.arange(1, horizon + 1)
     running = np.cumsum(increments * discount, axis=1) * spend[:, None]

@@ -17,8 +17,10 @@ from .pipeline import generate
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m loyalty_analytics.generator",
-                                 description="Generate the six LPOINT_BIG_COMP files + planted ground truth.")
+    ap = argparse.ArgumentParser(
+        prog="python -m loyalty_analytics.generator",
+        description="Generate the six LPOINT_BIG_COMP files + planted ground truth.",
+    )
     ap.add_argument("--customers", type=int, default=30000, help="number of customers (default 30000 = real scale)")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--out-raw", default=None, help=f"default {paths.raw_dir()}")

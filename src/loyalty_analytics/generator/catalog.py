@@ -75,26 +75,26 @@ CATEGORIES = [
 @dataclass
 class Catalog:
     # products (index j = 0..N_PRODUCTS-1)
-    product_code: np.ndarray      # str
-    product_name: np.ndarray      # str
-    major: np.ndarray             # int index into majors
-    middle: np.ndarray            # int index into middles
+    product_code: np.ndarray  # str
+    product_name: np.ndarray  # str
+    major: np.ndarray  # int index into majors
+    middle: np.ndarray  # int index into middles
     majors: list
-    middles: list                 # names
-    middle_major: np.ndarray      # int
-    affiliate_mask: np.ndarray    # bool [N_PRODUCTS, N_RETAIL]
-    price: np.ndarray             # float KRW
-    cycle: np.ndarray             # float days, nan if not consumable
-    base_logit: np.ndarray        # b_j
-    taste: np.ndarray             # v_j [N_PRODUCTS, d]
-    theme: np.ndarray             # [N_PRODUCTS, N_RETAIL] affiliate theme log-weight of j's category
-    phase_k: np.ndarray           # need-phase multiplier (int-valued float)
-    phase_b: np.ndarray           # need-phase offset U(0,1)
+    middles: list  # names
+    middle_major: np.ndarray  # int
+    affiliate_mask: np.ndarray  # bool [N_PRODUCTS, N_RETAIL]
+    price: np.ndarray  # float KRW
+    cycle: np.ndarray  # float days, nan if not consumable
+    base_logit: np.ndarray  # b_j
+    taste: np.ndarray  # v_j [N_PRODUCTS, d]
+    theme: np.ndarray  # [N_PRODUCTS, N_RETAIL] affiliate theme log-weight of j's category
+    phase_k: np.ndarray  # need-phase multiplier (int-valued float)
+    phase_b: np.ndarray  # need-phase offset U(0,1)
     # stores
-    store_code: np.ndarray        # str
-    store_aff: np.ndarray         # int index into AFFILIATES
-    store_zone: np.ndarray        # int index into ZONES
-    store_zone_mcls: np.ndarray   # str
+    store_code: np.ndarray  # str
+    store_aff: np.ndarray  # int index into AFFILIATES
+    store_zone: np.ndarray  # int index into ZONES
+    store_zone_mcls: np.ndarray  # str
 
 
 def build_catalog(rng: np.random.Generator) -> Catalog:
@@ -169,10 +169,27 @@ def build_catalog(rng: np.random.Generator) -> Catalog:
                 theme_cat[names_major.index(m), P.RETAIL.index(a)] = v
     theme = theme_cat[major]
     s_code, s_aff, s_zone, s_mcls = _build_stores(rng)
-    return Catalog(code, names, major, middle, [c[0] for c in CATEGORIES], middles,
-                   middle_major, mask, price, cycle, base_logit, taste, theme,
-                   rng.integers(1000, 100000, P.N_PRODUCTS).astype(np.float64), rng.random(P.N_PRODUCTS),
-                   s_code, s_aff, s_zone, s_mcls)
+    return Catalog(
+        code,
+        names,
+        major,
+        middle,
+        [c[0] for c in CATEGORIES],
+        middles,
+        middle_major,
+        mask,
+        price,
+        cycle,
+        base_logit,
+        taste,
+        theme,
+        rng.integers(1000, 100000, P.N_PRODUCTS).astype(np.float64),
+        rng.random(P.N_PRODUCTS),
+        s_code,
+        s_aff,
+        s_zone,
+        s_mcls,
+    )
 
 
 def _build_stores(rng):

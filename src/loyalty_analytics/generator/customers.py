@@ -13,23 +13,23 @@ from . import params as P
 @dataclass
 class Customers:
     n: int
-    cust_id: np.ndarray          # str 'M' + 9 digits (sorted)
-    segment: np.ndarray          # int
-    gender: np.ndarray           # 0 male 1 female
-    age: np.ndarray              # 0..5
-    zone: np.ndarray             # 0..16
-    lam: np.ndarray              # trips per day while alive
-    p_drop: np.ndarray           # dropout probability after each trip
-    spend: np.ndarray            # spend level multiplier
-    mix: np.ndarray              # [n, 12] affiliate mix
-    online: np.ndarray           # online propensity
-    lpay_adopter: np.ndarray     # bool
-    lpay_use: np.ndarray         # per-receipt L.Pay probability (0 for non adopters)
-    lpay_promo: np.ndarray       # bool: tries L.Pay at A04 in December only
-    taste: np.ndarray            # u_i [n, d]
-    never: np.ndarray            # bool: registered, never purchased
-    is_new: np.ndarray           # bool: joined during 2021
-    phase_alpha: np.ndarray      # need-phase seed U(0,1) (see purchases.need_phase)
+    cust_id: np.ndarray  # str 'M' + 9 digits (sorted)
+    segment: np.ndarray  # int
+    gender: np.ndarray  # 0 male 1 female
+    age: np.ndarray  # 0..5
+    zone: np.ndarray  # 0..16
+    lam: np.ndarray  # trips per day while alive
+    p_drop: np.ndarray  # dropout probability after each trip
+    spend: np.ndarray  # spend level multiplier
+    mix: np.ndarray  # [n, 12] affiliate mix
+    online: np.ndarray  # online propensity
+    lpay_adopter: np.ndarray  # bool
+    lpay_use: np.ndarray  # per-receipt L.Pay probability (0 for non adopters)
+    lpay_promo: np.ndarray  # bool: tries L.Pay at A04 in December only
+    taste: np.ndarray  # u_i [n, d]
+    never: np.ndarray  # bool: registered, never purchased
+    is_new: np.ndarray  # bool: joined during 2021
+    phase_alpha: np.ndarray  # need-phase seed U(0,1) (see purchases.need_phase)
 
 
 def build_customers(n: int, rng: np.random.Generator) -> Customers:
@@ -49,8 +49,7 @@ def build_customers(n: int, rng: np.random.Generator) -> Customers:
     lam_mean = np.array([s["lam_mean"] for s in seg])[segment] * P.LAM_SCALE
     lam_shape = np.array([s["lam_shape"] for s in seg])[segment]
     lam = np.maximum(P.LAM_MIN, rng.gamma(lam_shape, lam_mean / lam_shape))
-    p_drop = rng.beta(np.array([s["p_a"] for s in seg])[segment],
-                      np.array([s["p_b"] for s in seg])[segment])
+    p_drop = rng.beta(np.array([s["p_a"] for s in seg])[segment], np.array([s["p_b"] for s in seg])[segment])
     spend = np.array([s["spend_median"] for s in seg])[segment] * np.exp(rng.normal(0, P.SPEND_SIGMA, n))
     mix_base = np.array([s["mix"] for s in seg], dtype=float) + 1e-3
     mix_base /= mix_base.sum(axis=1, keepdims=True)
@@ -81,8 +80,26 @@ def build_customers(n: int, rng: np.random.Generator) -> Customers:
 
     ids = np.sort(rng.choice(10**9 - 10**8, n, replace=False) + 10**8)
     cust_id = np.char.add("M", ids.astype(str))
-    return Customers(n, cust_id, segment, gender, age, zone, lam, p_drop, spend, mix, online,
-                     lpay_adopter, lpay_use, lpay_promo, taste, never, is_new, rng.random(n))
+    return Customers(
+        n,
+        cust_id,
+        segment,
+        gender,
+        age,
+        zone,
+        lam,
+        p_drop,
+        spend,
+        mix,
+        online,
+        lpay_adopter,
+        lpay_use,
+        lpay_promo,
+        taste,
+        never,
+        is_new,
+        rng.random(n),
+    )
 
 
 def _choice_rows(rng, prob):
@@ -94,16 +111,16 @@ def _choice_rows(rng, prob):
 
 @dataclass
 class Trips:
-    cust: np.ndarray      # customer index
-    day: np.ndarray       # 0..364
+    cust: np.ndarray  # customer index
+    day: np.ndarray  # 0..364
     hour: np.ndarray
-    aff: np.ndarray       # index into AFFILIATES
-    online: np.ndarray    # bool
+    aff: np.ndarray  # index into AFFILIATES
+    online: np.ndarray  # bool
 
 
 @dataclass
 class Lifetimes:
-    first_day: np.ndarray   # int day (-1 never)
+    first_day: np.ndarray  # int day (-1 never)
     dropout_day: np.ndarray  # int day, -1 if alive at end / never
     n_trips: np.ndarray
 
@@ -171,5 +188,4 @@ def simulate_trips(c: Customers, rng: np.random.Generator) -> tuple[Trips, Lifet
     cdf = np.cumsum(prof, axis=1)
     hour = (rng.random(len(cust))[:, None] >= cdf[row]).sum(axis=1)
     hour = np.minimum(hour, 23)
-    return (Trips(cust, day, hour, aff, online),
-            Lifetimes(first_day, dropout_day, nt))
+    return (Trips(cust, day, hour, aff, online), Lifetimes(first_day, dropout_day, nt))

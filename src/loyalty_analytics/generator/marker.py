@@ -75,13 +75,15 @@ def check_writable(outputs: dict[Path, list[str]]) -> None:
             shown = ", ".join(entries[:3]) + (", …" if len(entries) > 3 else "")
             raise OutputFolderError(
                 f"refusing to write into {folder}: the folder is not empty ({shown}) and the generator "
-                f"did not create it (no {MARKER_NAME} file). Use an empty or new folder, or move those files.")
+                f"did not create it (no {MARKER_NAME} file). Use an empty or new folder, or move those files."
+            )
         foreign = [n for n in names if not written_by_generator(folder, n, marker)]
         if foreign:
             raise OutputFolderError(
                 f"refusing to write into {folder}: {', '.join(foreign)} was not written by the generator "
                 f"or changed after it was (size or time differs from {MARKER_NAME}). "
-                f"Move it away or use another folder.")
+                f"Move it away or use another folder."
+            )
 
 
 def _write_marker(folder: Path, content: dict) -> None:
@@ -94,15 +96,29 @@ def _write_marker(folder: Path, content: dict) -> None:
 def begin(outputs: dict[Path, list[str]], seed: int, customers: int) -> None:
     """Claim the files about to be written (before writing them)."""
     for folder, names in outputs.items():
-        _write_marker(Path(folder), {"generator": "loyalty_analytics.generator", "seed": int(seed),
-                                     "customers": int(customers), "complete": False,
-                                     "files": {name: None for name in names}})
+        _write_marker(
+            Path(folder),
+            {
+                "generator": "loyalty_analytics.generator",
+                "seed": int(seed),
+                "customers": int(customers),
+                "complete": False,
+                "files": {name: None for name in names},
+            },
+        )
 
 
 def finish(outputs: dict[Path, list[str]], seed: int, customers: int) -> None:
     """Record the written files' size and time, so later changes by anyone else show."""
     for folder, names in outputs.items():
         folder = Path(folder)
-        _write_marker(folder, {"generator": "loyalty_analytics.generator", "seed": int(seed),
-                               "customers": int(customers), "complete": True,
-                               "files": {name: _stat(folder / name) for name in names}})
+        _write_marker(
+            folder,
+            {
+                "generator": "loyalty_analytics.generator",
+                "seed": int(seed),
+                "customers": int(customers),
+                "complete": True,
+                "files": {name: _stat(folder / name) for name in names},
+            },
+        )

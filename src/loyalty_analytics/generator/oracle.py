@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -41,7 +41,6 @@ def _load(truth_dir):
 
 
 def _days_col(series) -> np.ndarray:
-    s = series.astype("datetime64[s]") if series.dtype == object else series
     out = np.full(len(series), -1, dtype=np.int64)
     ok = series.notna().to_numpy()
     base = np.datetime64(P.YEAR_START.isoformat(), "D")
@@ -68,21 +67,29 @@ def oracle_alive(truth_dir, customer_ids: Sequence[str], at: dt.date) -> np.ndar
     return (first >= 0) & (first <= a) & ((drop < 0) | (drop > a))
 
 
-def _count_in_window(lo: np.ndarray, length: np.ndarray, phase: np.ndarray, cyc: np.ndarray,
-                     w: np.ndarray) -> np.ndarray:
+def _count_in_window(
+    lo: np.ndarray, length: np.ndarray, phase: np.ndarray, cyc: np.ndarray, w: np.ndarray
+) -> np.ndarray:
     """#integers d in [lo, lo+length) with (d - phase) mod cyc < w (cyc integer-valued)."""
-    ph = np.mod(phase - lo, cyc)            # window start relative to lo, in [0, cyc)
+    ph = np.mod(phase - lo, cyc)  # window start relative to lo, in [0, cyc)
     full = np.floor(length / cyc)
-    r = length - full * cyc                 # leftover days [0, r) after whole cycles
-    per = np.ceil(ph + w) - np.ceil(ph)     # integers per cycle inside the window
+    r = length - full * cyc  # leftover days [0, r) after whole cycles
+    per = np.ceil(ph + w) - np.ceil(ph)  # integers per cycle inside the window
 
-    def cnt(a, b):                          # integers in [a, b) intersected with [0, r)
+    def cnt(a, b):  # integers in [a, b) intersected with [0, r)
         return np.maximum(0.0, np.ceil(np.minimum(b, r)) - np.ceil(np.maximum(a, 0.0)))
+
     return full * per + cnt(ph, ph + w) + cnt(ph - cyc, ph + w - cyc)
 
 
-def oracle_scores(truth_dir, customer_ids: Sequence[str], product_codes: Sequence[str],
-                  cutoff: dt.date, horizon_end: dt.date, batch: int = 1024) -> np.ndarray:
+def oracle_scores(
+    truth_dir,
+    customer_ids: Sequence[str],
+    product_codes: Sequence[str],
+    cutoff: dt.date,
+    horizon_end: dt.date,
+    batch: int = 1024,
+) -> np.ndarray:
     """float32 [n_customers, n_products]: P(customer buys product at any affiliate in
     (cutoff, horizon_end]) (Poisson approximation, exactly monotone in the expected count)."""
     cust, prod, man = _load(truth_dir)
@@ -109,22 +116,22 @@ def oracle_scores(truth_dir, customer_ids: Sequence[str], product_codes: Sequenc
     c0, h = _day(cutoff), _day(horizon_end)
     out = np.zeros((len(ci), len(pj)), dtype=np.float32)
     # q_ija = e_ij * wa_ja / Z_ia with e_ij = exp(tau u_i.v_j + b_j - max), wa_ja = exp(theme) * [j in a]
-    Wa = (np.exp(theme) * aff_mask).astype(np.float32)            # [P, A]
+    Wa = (np.exp(theme) * aff_mask).astype(np.float32)  # [P, A]
     Vt = (tau * V.T).astype(np.float32)
     b32 = b.astype(np.float32)
-    ccols = np.flatnonzero(cons)                                 # consumable columns of the output
+    ccols = np.flatnonzero(cons)  # consumable columns of the output
     cyc_c, w_c = cyc[ccols].astype(np.float32), w[ccols].astype(np.float32)
     alpha = cust["need_phase_alpha"].to_numpy(np.float64)
     pk_c = prod["need_phase_k"].to_numpy(np.float64)[pj][ccols]
     pb_c = prod["need_phase_b"].to_numpy(np.float64)[pj][ccols]
     for s in range(0, len(ci), batch):
-        ib = ci[s:s + batch]
+        ib = ci[s : s + batch]
         L0 = U[ib].astype(np.float32) @ Vt + b32
         L0 -= L0.max(axis=1, keepdims=True)
-        e = np.exp(L0)                                           # [B, P]
-        Z = e @ Wa                                               # [B, A]
-        C = (mix[ib] * m_a[None, :]).astype(np.float32) / Z      # [B, A]
-        Wt = (e * (C @ Wa.T))[:, pj]                             # expected draws per trip
+        e = np.exp(L0)  # [B, P]
+        Z = e @ Wa  # [B, A]
+        C = (mix[ib] * m_a[None, :]).astype(np.float32) / Z  # [B, A]
+        Wt = (e * (C @ Wa.T))[:, pj]  # expected draws per trip
         f, dr = first[ib], drop[ib]
         started = f >= 0
         # Poisson part: days from day 0 (existing) / after the first trip (joiners)
@@ -135,10 +142,10 @@ def oracle_scores(truth_dir, customer_ids: Sequence[str], product_codes: Sequenc
         need_days = np.broadcast_to(nd[:, None], Wt.shape).copy()
         phase = None
         if len(ccols):
-            phase = need_phase(alpha[ib][:, None], pk_c[None, :], pb_c[None, :],
-                               cyc_c[None, :].astype(np.float64)).astype(np.float32)
-            n_in = _count_in_window(lo[:, None].astype(np.float32), nd[:, None], phase,
-                                    cyc_c[None, :], w_c[None, :])
+            phase = need_phase(
+                alpha[ib][:, None], pk_c[None, :], pb_c[None, :], cyc_c[None, :].astype(np.float64)
+            ).astype(np.float32)
+            n_in = _count_in_window(lo[:, None].astype(np.float32), nd[:, None], phase, cyc_c[None, :], w_c[None, :])
             need_days[:, ccols] = off * nd[:, None] + (1 - off) * n_in
         E = lam[ib].astype(np.float32)[:, None] * Wt * need_days
         # the deterministic first trip of customers who join inside the window
@@ -149,5 +156,5 @@ def oracle_scores(truth_dir, customer_ids: Sequence[str], product_codes: Sequenc
                 inside = np.mod(f[ft][:, None] - phase[ft], cyc_c[None, :]) < w_c[None, :]
                 nf[:, ccols] = np.where(inside, 1.0, off)
             E[ft] += Wt[ft] * nf
-        out[s:s + batch] = -np.expm1(-E)
+        out[s : s + batch] = -np.expm1(-E)
     return out

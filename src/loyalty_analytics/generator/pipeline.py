@@ -88,8 +88,11 @@ def generate(customers: int, seed: int, raw_dir, truth_dir, log=None) -> dict:
     manifest["step_seconds"] = steps
     # rewrite manifest with the final timing (a tiny file)
     import json
+
     from .truth import _js
-    (truth_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=_js),
-                                             encoding="utf-8")
+
+    (truth_dir / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False, default=_js), encoding="utf-8"
+    )
     marker.finish(outputs, seed, customers)
     return summary

@@ -48,8 +48,7 @@ def need_multiplier(cat: Catalog, alpha_i, prod_idx, day) -> np.ndarray:
 def choice_logits(cat: Catalog, taste_rows: np.ndarray, prod_idx: np.ndarray, aff: int) -> np.ndarray:
     """log-weights TASTE_SCALE * u_i . v_j + b_j + theme(a, major(j)) over products prod_idx
     of retail affiliate aff (before the need multiplier and the softmax)."""
-    return (P.TASTE_SCALE * (taste_rows @ cat.taste[prod_idx].T) + cat.base_logit[prod_idx]
-            + cat.theme[prod_idx, aff])
+    return P.TASTE_SCALE * (taste_rows @ cat.taste[prod_idx].T) + cat.base_logit[prod_idx] + cat.theme[prod_idx, aff]
 
 
 @dataclass
@@ -59,16 +58,16 @@ class Receipts:
     online: np.ndarray
     day: np.ndarray
     hour: np.ndarray
-    store: np.ndarray      # index into catalog stores, -1 online
-    counter: np.ndarray    # global receipt number (rct_no digits)
-    amount: np.ndarray     # receipt total KRW (int)
-    lpay: np.ndarray       # bool paid with L.Pay
-    vst_day: np.ndarray    # service visit day (== day for retail)
+    store: np.ndarray  # index into catalog stores, -1 online
+    counter: np.ndarray  # global receipt number (rct_no digits)
+    amount: np.ndarray  # receipt total KRW (int)
+    lpay: np.ndarray  # bool paid with L.Pay
+    vst_day: np.ndarray  # service visit day (== day for retail)
 
 
 @dataclass
 class Lines:
-    receipt: np.ndarray    # index into Receipts (retail only)
+    receipt: np.ndarray  # index into Receipts (retail only)
     prod: np.ndarray
     buy_ct: np.ndarray
     buy_am: np.ndarray
@@ -103,14 +102,14 @@ def draw_lines(cat: Catalog, c: Customers, trips: Trips, rng, salt, batch=2048) 
     u = rng.random(len(d_trip))
     # sort draws by (affiliate, customer) so each batch of customers is contiguous
     order = np.lexsort((d_cust, d_aff))
-    for a in range(P.N_RETAIL):   # loop over affiliates and customer batches only
+    for a in range(P.N_RETAIL):  # loop over affiliates and customer batches only
         J = np.flatnonzero(cat.affiliate_mask[:, a])
         lo_a, hi_a = np.searchsorted(d_aff[order], [a, a + 1])
         oa = order[lo_a:hi_a]
         ca = d_cust[oa]
         custs = np.unique(ca)
         for b0 in range(0, len(custs), batch):
-            cb = custs[b0:b0 + batch]
+            cb = custs[b0 : b0 + batch]
             lo, hi = np.searchsorted(ca, [cb[0], cb[-1] + 1])
             idx = oa[lo:hi]
             row = np.searchsorted(cb, d_cust[idx])
@@ -178,7 +177,6 @@ def build_receipts(cat, c: Customers, trips: Trips, life: Lifetimes, rng, salt):
     order = np.lexsort((np.arange(len(all_day)), all_cust, all_hour, all_day))
     counter = np.empty(len(all_day), dtype=np.int64)
     counter[order] = np.arange(1, len(all_day) + 1)
-    rec = Receipts(trips.cust, trips.aff, trips.online, trips.day, trips.hour, store,
-                   counter[:m], amount, lpay, vst)
+    rec = Receipts(trips.cust, trips.aff, trips.online, trips.day, trips.hour, store, counter[:m], amount, lpay, vst)
     outside = dict(cust=o_cust, day=o_day, hour=o_hour, online=o_online, amount=o_am, counter=counter[m:])
     return rec, lines, outside

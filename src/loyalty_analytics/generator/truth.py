@@ -24,8 +24,7 @@ def write_truth(truth_dir: Path, cat, c, life, manifest: dict) -> None:
     cols = {
         "customer_id": pa.array(c.cust_id),
         "segment_id": pa.array(c.segment.astype(np.int32)),
-        "segment_name": pa.array([P.SEGMENTS[s]["name"] for s in range(len(P.SEGMENTS))]).take(
-            pa.array(c.segment)),
+        "segment_name": pa.array([P.SEGMENTS[s]["name"] for s in range(len(P.SEGMENTS))]).take(pa.array(c.segment)),
         "gender": pa.array(P.GENDERS).take(pa.array(c.gender)),
         "age_band": pa.array(P.AGE_BANDS).take(pa.array(c.age)),
         "zone": pa.array(P.ZONES).take(pa.array(c.zone)),
@@ -44,7 +43,7 @@ def write_truth(truth_dir: Path, cat, c, life, manifest: dict) -> None:
     }
     for k, a in enumerate(P.AFFILIATES):
         cols[f"mix_{a}"] = pa.array(c.mix[:, k])
-    cols["service_share"] = pa.array(c.mix[:, P.N_RETAIL:].sum(axis=1))
+    cols["service_share"] = pa.array(c.mix[:, P.N_RETAIL :].sum(axis=1))
     for k in range(P.TASTE_DIM):
         cols[f"taste_{k}"] = pa.array(c.taste[:, k])
     cols["need_phase_alpha"] = pa.array(c.phase_alpha)
@@ -69,8 +68,9 @@ def write_truth(truth_dir: Path, cat, c, life, manifest: dict) -> None:
     pcols["need_phase_k"] = pa.array(cat.phase_k)
     pcols["need_phase_b"] = pa.array(cat.phase_b)
     pq.write_table(pa.table(pcols), truth_dir / "products.parquet")
-    (truth_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=_js),
-                                             encoding="utf-8")
+    (truth_dir / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False, default=_js), encoding="utf-8"
+    )
 
 
 def _js(o):

@@ -48,8 +48,9 @@ def _read_log(path: Path, fname: str):
         header_lines = 1
     layouts = {len(log.columns): log.columns for log in CDNOW_LOGS.values()}
     if raw.shape[1] not in layouts:
-        raise InputError(f"{fname}: expected 4 (master) or 5 (sample) whitespace-separated "
-                         f"columns, found {raw.shape[1]}")
+        raise InputError(
+            f"{fname}: expected 4 (master) or 5 (sample) whitespace-separated columns, found {raw.shape[1]}"
+        )
     raw.columns = list(layouts[raw.shape[1]])
     lines = pd.Series(range(1 + header_lines, len(raw) + 1 + header_lines))
     return raw, lines
@@ -65,8 +66,10 @@ def _check_values(raw, lines, date, fname: str) -> None:
     for col, ok in checks.items():
         if not ok.all():
             i = int((~ok).to_numpy().argmax())
-            raise InputError(f"{fname} line {int(lines.iat[i])}, column {col}: value "
-                             f"{raw[col].iat[i]!r} is invalid; {int((~ok).sum())} bad value(s)")
+            raise InputError(
+                f"{fname} line {int(lines.iat[i])}, column {col}: value "
+                f"{raw[col].iat[i]!r} is invalid; {int((~ok).sum())} bad value(s)"
+            )
 
 
 def _check_counts(log: PublishedLog, customers: int, transactions: int) -> None:
@@ -90,12 +93,14 @@ def prepare_cdnow(dataset: str, raw_dir: Path | None, out_dir: Path, log) -> lis
     date = pd.to_datetime(raw["date"], format="%Y%m%d", errors="coerce")
     _check_values(raw, lines, date, fname)
     customer_id, purchase_date, quantity, amount = TRANSACTIONS.column_names
-    out_df = pd.DataFrame({
-        customer_id: raw["customer_id"],
-        purchase_date: date.dt.strftime("%Y-%m-%d"),
-        quantity: raw["quantity"].astype("int64"),
-        amount: raw["amount"],
-    })
+    out_df = pd.DataFrame(
+        {
+            customer_id: raw["customer_id"],
+            purchase_date: date.dt.strftime("%Y-%m-%d"),
+            quantity: raw["quantity"].astype("int64"),
+            amount: raw["amount"],
+        }
+    )
     customers, tx = out_df[customer_id].nunique(), len(out_df)
     _check_counts(published, customers, tx)
     out = out_dir / TRANSACTIONS.file
@@ -104,17 +109,19 @@ def prepare_cdnow(dataset: str, raw_dir: Path | None, out_dir: Path, log) -> lis
     os.replace(tmp, out)
     seconds = time.perf_counter() - t0
     log(f"{fname} -> {TRANSACTIONS.file}: {tx:,} rows, {customers:,} customers, {seconds:.2f} s")
-    return [{
-        "file": TRANSACTIONS.file,
-        "source": str(path),
-        "prepared": str(out),
-        "rows": tx,
-        "customers": customers,
-        "bytes": path.stat().st_size,
-        "encoding": "ascii",
-        "action": f"converted from {fname} (whitespace-separated, YYYYMMDD)",
-        "seconds": round(seconds, 3),
-        "data_quality": {
-            "non_positive_amount": int((pd.to_numeric(out_df[amount]) <= 0).sum()),
-        },
-    }]
+    return [
+        {
+            "file": TRANSACTIONS.file,
+            "source": str(path),
+            "prepared": str(out),
+            "rows": tx,
+            "customers": customers,
+            "bytes": path.stat().st_size,
+            "encoding": "ascii",
+            "action": f"converted from {fname} (whitespace-separated, YYYYMMDD)",
+            "seconds": round(seconds, 3),
+            "data_quality": {
+                "non_positive_amount": int((pd.to_numeric(out_df[amount]) <= 0).sum()),
+            },
+        }
+    ]

@@ -52,11 +52,14 @@ def record_note(rows: int, physical_lines: int) -> str:
     """Line numbers are CSV records; say so when they differ from the file's physical lines."""
     if rows + 1 == physical_lines:
         return ""
-    return (f" (CSV record number; the file has {physical_lines} physical lines for "
-            f"{rows} records + header: quoted line breaks or blank lines)")
+    return (
+        f" (CSV record number; the file has {physical_lines} physical lines for "
+        f"{rows} records + header: quoted line breaks or blank lines)"
+    )
 
 
 # --------------------------------------------------------------------------- header
+
 
 def _first_line(path: Path) -> list[str]:
     with open(path, "rb") as fh:
@@ -98,6 +101,7 @@ def check_header(name: str, path: Path, expected: list[str]) -> None:
 
 # --------------------------------------------------------------------------- kinds
 
+
 def _bad_expr(col: str, kind: str) -> str:
     c = f'"{col}"'
     not_padded = "NOT (" + " OR ".join(f"{c} LIKE '{p}'" for p in _PADDING_PATTERNS) + ")"
@@ -137,8 +141,7 @@ def _csv_error(name: str, exc: duckdb.Error, names: tuple[str, ...], line_note: 
     orig = re.search(r"Original Line: ?(.*)", msg)
     cnt = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", msg)
     if cnt:
-        what = (f"column count: expected {cnt.group(1)} fields "
-                f"({','.join(names)}), found {cnt.group(2)}")
+        what = f"column count: expected {cnt.group(1)} fields ({','.join(names)}), found {cnt.group(2)}"
     else:
         head = msg.split("Possible fixes")[0].strip().splitlines()
         detail = head[-1].strip() if len(head) > 2 else "see DuckDB error"
@@ -153,8 +156,9 @@ def _flag(column: Column) -> str:
     return f'"__bad_{column.name}"'
 
 
-def _count_pass(con: duckdb.DuckDBPyConnection, name: str, flagged: str, table: Table,
-                typed: list[Column], counts: dict[str, str]) -> tuple:
+def _count_pass(
+    con: duckdb.DuckDBPyConnection, name: str, flagged: str, table: Table, typed: list[Column], counts: dict[str, str]
+) -> tuple:
     """Pass 1 (parallel, no line numbers): rows, bad values per typed column, lines with a bad
     value, then the informational counts. Clean files need nothing more."""
     aggs = ["count(*) AS __rows"] + [f"count(*) FILTER (WHERE {_flag(c)})" for c in typed]
@@ -181,8 +185,9 @@ def _first_bad_values(con: duckdb.DuckDBPyConnection, src: str, flags: str, type
     return [(row[2 * i], row[2 * i + 1]) for i in range(len(typed))]
 
 
-def _bad_values_error(name: str, table: Table, typed: list[Column], bad_counts, first_bad,
-                      bad_lines: int, line_note: str) -> InputError:
+def _bad_values_error(
+    name: str, table: Table, typed: list[Column], bad_counts, first_bad, bad_lines: int, line_note: str
+) -> InputError:
     """The first bad value in file order, and the bad counts per column."""
     names = table.column_names
     bad = [(line, c, value, n) for c, n, (line, value) in zip(typed, bad_counts, first_bad) if n]
@@ -196,8 +201,9 @@ def _bad_values_error(name: str, table: Table, typed: list[Column], bad_counts, 
     )
 
 
-def check_types(con: duckdb.DuckDBPyConnection, name: str, path: Path, table: Table,
-                physical_lines: int, counts: dict[str, str]) -> dict:
+def check_types(
+    con: duckdb.DuckDBPyConnection, name: str, path: Path, table: Table, physical_lines: int, counts: dict[str, str]
+) -> dict:
     """Row count and kind checks in one set-based pass; stops at the first bad value.
     `counts` maps a data-quality name to a SQL condition over the text columns; the rows
     matching each are counted for the report (never stopped)."""
@@ -205,20 +211,29 @@ def check_types(con: duckdb.DuckDBPyConnection, name: str, path: Path, table: Ta
     flags = "".join(f", {_bad_expr(c.name, c.kind)} AS {_flag(c)}" for c in typed)
     src = read_csv_sql(path, table.column_names)
     totals = _count_pass(con, name, f"SELECT *{flags} FROM {src}", table, typed, counts)
-    rows, bad_counts = totals[0], totals[1:1 + len(typed)]
+    rows, bad_counts = totals[0], totals[1 : 1 + len(typed)]
     if rows == 0:
         raise InputError(f"{name} line 1: file has a header but no data rows (header only)")
     if any(bad_counts):
-        raise _bad_values_error(name, table, typed, bad_counts, _first_bad_values(con, src, flags, typed),
-                                totals[1 + len(typed)], record_note(rows, physical_lines))
-    informational = totals[1 + len(typed) + (1 if typed else 0):]
+        raise _bad_values_error(
+            name,
+            table,
+            typed,
+            bad_counts,
+            _first_bad_values(con, src, flags, typed),
+            totals[1 + len(typed)],
+            record_note(rows, physical_lines),
+        )
+    informational = totals[1 + len(typed) + (1 if typed else 0) :]
     return {"rows": int(rows), "data_quality": {k: int(v) for k, v in zip(counts, informational)}}
 
 
 # --------------------------------------------------------------------------- keys
 
-def check_unique_key(con: duckdb.DuckDBPyConnection, name: str, path: Path, table: Table, noun: str,
-                     rows: int, physical_lines: int) -> None:
+
+def check_unique_key(
+    con: duckdb.DuckDBPyConnection, name: str, path: Path, table: Table, noun: str, rows: int, physical_lines: int
+) -> None:
     """A dimension file defines each key once (a customer, product or store listed twice
     would double every row that joins it). Stops at the first repeated key with both lines."""
     if table.key is None:
@@ -231,13 +246,15 @@ def check_unique_key(con: duckdb.DuckDBPyConnection, name: str, path: Path, tabl
     # Only when something is wrong: line numbers from the file order, as in check_types.
     numbered = f"SELECT row_number() OVER () + 1 AS __line, * FROM {src}"
     value, line, first_line, n_keys = con.execute(
-        f'WITH t AS ({numbered}), '
+        f"WITH t AS ({numbered}), "
         f'd AS (SELECT "{key}" AS k, __line, min(__line) OVER (PARTITION BY "{key}") AS first_line FROM t) '
         f"SELECT k, __line, first_line, (SELECT count(DISTINCT k) FROM d WHERE __line > first_line) "
         f"FROM d WHERE __line > first_line ORDER BY __line LIMIT 1"
     ).fetchone()
-    both = con.execute(f"WITH t AS ({numbered}) SELECT * EXCLUDE (__line) FROM t "
-                       f"WHERE __line IN ({first_line}, {line}) ORDER BY __line").fetchall()
+    both = con.execute(
+        f"WITH t AS ({numbered}) SELECT * EXCLUDE (__line) FROM t "
+        f"WHERE __line IN ({first_line}, {line}) ORDER BY __line"
+    ).fetchall()
     identical = " (identical line)" if both[0] == both[1] else ""
     raise InputError(
         f"{name} line {line}{record_note(rows, physical_lines)}: {noun} {value} is already defined "

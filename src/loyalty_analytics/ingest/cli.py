@@ -18,17 +18,20 @@ def main(argv: list[str] | None = None) -> int:
         description="Check raw input files and write UTF-8 prepared inputs for dbt.",
     )
     parser.add_argument("--dataset", choices=list(DATASETS), default="lpoint")
-    parser.add_argument("--raw-dir", type=Path, default=None,
-                        help="raw files (default: loyalty_analytics.paths.raw_dir())")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="prepared files (default: loyalty_analytics.paths.prepared_dir())")
+    parser.add_argument(
+        "--raw-dir", type=Path, default=None, help="raw files (default: loyalty_analytics.paths.raw_dir())"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="prepared files (default: loyalty_analytics.paths.prepared_dir())"
+    )
     args = parser.parse_args(argv)
     try:
-        report = prepare(args.dataset, args.raw_dir, args.out,
-                         log=lambda m: print(m, flush=True))
+        report = prepare(args.dataset, args.raw_dir, args.out, log=lambda m: print(m, flush=True))
     except InputError as exc:
         print(f"ingest: input error: {exc}", file=sys.stderr)
         return 2
-    print(f"ingest: {len(report['files'])} file(s) OK in {report['seconds']:.2f} s -> "
-          f"{report['out_dir']} (report: {REPORT_NAME})")
+    print(
+        f"ingest: {len(report['files'])} file(s) OK in {report['seconds']:.2f} s -> "
+        f"{report['out_dir']} (report: {REPORT_NAME})"
+    )
     return 0

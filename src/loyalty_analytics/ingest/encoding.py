@@ -17,10 +17,10 @@ UTF8_BOM = b"\xef\xbb\xbf"
 
 @dataclass
 class Scan:
-    encoding: str          # "utf-8", "utf-8-sig" or "cp949"
-    action: str            # what was written to the output directory
-    bytes: int             # size of the raw file
-    physical_lines: int    # lines in the file (header included)
+    encoding: str  # "utf-8", "utf-8-sig" or "cp949"
+    action: str  # what was written to the output directory
+    bytes: int  # size of the raw file
+    physical_lines: int  # lines in the file (header included)
 
 
 def _count_lines(total_newlines: int, last_byte: bytes) -> int:
@@ -106,8 +106,9 @@ def _transcode_cp949(name: str, path: Path, out: Path, utf8_bad: int) -> int:
                 try:
                     text = piece.decode("cp949")
                 except UnicodeDecodeError as exc:
-                    raise _not_cp949_either(name, path, utf8_bad, offset + exc.start,
-                                            piece[exc.start:exc.start + 4]) from None
+                    raise _not_cp949_either(
+                        name, path, utf8_bad, offset + exc.start, piece[exc.start : exc.start + 4]
+                    ) from None
                 newlines += piece.count(b"\n")
                 last = piece[-1:]
                 dst.write(text.encode("utf-8"))

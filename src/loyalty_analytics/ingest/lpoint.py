@@ -27,8 +27,9 @@ def _data_quality_counts(table: Table) -> dict[str, str]:
     if "buy_am" in names:
         counts["non_positive_amount"] = "try_cast(buy_am AS DOUBLE) <= 0"
     if "de_dt" in names:
-        counts["date_outside_period"] = (f"regexp_full_match(de_dt, '[0-9]{{8}}') "
-                                         f"AND (de_dt < '{start}' OR de_dt > '{end}')")
+        counts["date_outside_period"] = (
+            f"regexp_full_match(de_dt, '[0-9]{{8}}') AND (de_dt < '{start}' OR de_dt > '{end}')"
+        )
     known = ", ".join(sql_string(code) for code in LPOINT.affiliate_codes())
     for column in table.columns:
         if column.known_codes:
@@ -49,8 +50,15 @@ def _check_file(con: duckdb.DuckDBPyConnection, table: Table, path: Path, out: P
             raise InputError(f"{name} line 1: file has a header but no data rows (header only)")
         checked = check_types(con, name, out, table, scan.physical_lines, _data_quality_counts(table))
         if table.key is not None:
-            check_unique_key(con, name, out, table, KEY_NOUNS.get(table.key.name, table.key.name),
-                             checked["rows"], scan.physical_lines)
+            check_unique_key(
+                con,
+                name,
+                out,
+                table,
+                KEY_NOUNS.get(table.key.name, table.key.name),
+                checked["rows"],
+                scan.physical_lines,
+            )
     except InputError:
         if out.is_symlink() or out.exists():
             out.unlink()
@@ -73,6 +81,7 @@ def _check_file(con: duckdb.DuckDBPyConnection, table: Table, path: Path, out: P
 def _cross_file_counts(con: duckdb.DuckDBPyConnection, out_dir: Path, files: dict) -> None:
     """Duplicate lines per file and PDDE lines without a catalogue product, for the report
     (never stop, never drop)."""
+
     def src(table: Table) -> str:
         return read_csv_sql(out_dir / table.file, table.column_names)
 
@@ -95,14 +104,14 @@ def prepare_lpoint(raw_dir: Path, out_dir: Path, log) -> list[dict]:
     missing = [n for n in LPOINT.files if not (raw_dir / n).is_file()]
     if missing:
         raise InputError(
-            f"missing input file(s) in {raw_dir}: {', '.join(missing)} "
-            f"(expected all of: {', '.join(LPOINT.files)})"
+            f"missing input file(s) in {raw_dir}: {', '.join(missing)} (expected all of: {', '.join(LPOINT.files)})"
         )
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")
-    results = {table.file: _check_file(con, table, raw_dir / table.file, out_dir / table.file, log)
-               for table in LPOINT.tables}
+    results = {
+        table.file: _check_file(con, table, raw_dir / table.file, out_dir / table.file, log) for table in LPOINT.tables
+    }
     t0 = time.perf_counter()
     _cross_file_counts(con, out_dir, results)
     log(f"data-quality counts (duplicates, unknown pd_c): {time.perf_counter() - t0:.2f} s")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from loyalty_analytics.contract import DATASETS
@@ -24,8 +24,9 @@ def _write_report(report_path: Path, report: dict) -> None:
     os.replace(tmp, report_path)
 
 
-def prepare(dataset: str = "lpoint", raw_dir: str | Path | None = None,
-            out_dir: str | Path | None = None, log=print) -> dict:
+def prepare(
+    dataset: str = "lpoint", raw_dir: str | Path | None = None, out_dir: str | Path | None = None, log=print
+) -> dict:
     """Check the raw files of ``dataset`` and write the prepared copies/links + report.
 
     Returns the report (also written to ``out_dir/_ingest_report.json``). Raises
@@ -53,7 +54,7 @@ def prepare(dataset: str = "lpoint", raw_dir: str | Path | None = None,
         "dataset": dataset,
         "raw_dir": str(raw),
         "out_dir": str(out),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - t0, 3),
         "files": files,
     }

@@ -30,7 +30,18 @@ from .stages import _bin as _bin  # bench/run.py runs dbt with it
 from .summary import print_quarantine_counts, print_summary
 
 __all__ = [
-    "DATASETS", "Interrupted", "Layout", "PipelineReport", "RawFolderPlan", "StageResult",
-    "dbt_vars", "main", "print_quarantine_counts", "print_summary", "raw_folder_plan", "run", "run_stage",
+    "DATASETS",
+    "Interrupted",
+    "Layout",
+    "PipelineReport",
+    "RawFolderPlan",
+    "StageResult",
+    "dbt_vars",
+    "main",
+    "print_quarantine_counts",
+    "print_summary",
+    "raw_folder_plan",
+    "run",
+    "run_stage",
     "warehouse_in_use",
 ]

@@ -18,24 +18,35 @@ from .summary import print_summary
 def main(argv: list[str] | None = None) -> int:
     from loyalty_analytics import pipeline  # the package doc is the help text
 
-    parser = argparse.ArgumentParser(prog="python -m loyalty_analytics.pipeline", description=pipeline.__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m loyalty_analytics.pipeline",
+        description=pipeline.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--dataset", default="lpoint", choices=DATASETS)
     parser.add_argument("--customers", type=int, default=3000, help="demo size when data is generated")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--regenerate", action="store_true",
-                        help="generate new raw files even if some exist; only into a folder the generator "
-                             "created, and only over its own unchanged files")
+    parser.add_argument(
+        "--regenerate",
+        action="store_true",
+        help="generate new raw files even if some exist; only into a folder the generator "
+        "created, and only over its own unchanged files",
+    )
     parser.add_argument("--no-publish", action="store_true")
     parser.add_argument("--report-json", type=Path, default=None, help="write stage timings here")
     args = parser.parse_args(argv)
     try:
-        report = run(args.dataset, args.customers, args.seed, args.data_dir, args.regenerate,
-                     publish=not args.no_publish)
+        report = run(
+            args.dataset, args.customers, args.seed, args.data_dir, args.regenerate, publish=not args.no_publish
+        )
     except Interrupted as stop:
-        print(f"\nStopped by {stop}: the running stage and its processes were ended. "
-              "Run the same command again to start over.", file=sys.stderr, flush=True)
+        print(
+            f"\nStopped by {stop}: the running stage and its processes were ended. "
+            "Run the same command again to start over.",
+            file=sys.stderr,
+            flush=True,
+        )
         return 128 + stop.signum
     print_summary(report, Layout.for_dataset(args.dataset, args.data_dir))
     if args.report_json:

@@ -38,8 +38,16 @@ class Layout:
     def dbt_args(self) -> list[str]:
         target = os.environ.get("DBT_TARGET_PATH") or str(self.dbt_dir / "target")
         logs = os.environ.get("DBT_LOG_PATH") or str(self.dbt_dir / "logs")
-        return ["--project-dir", str(paths.PROJECT_ROOT), "--profiles-dir", str(paths.PROJECT_ROOT / "profiles"),
-                "--target-path", target, "--log-path", logs]
+        return [
+            "--project-dir",
+            str(paths.PROJECT_ROOT),
+            "--profiles-dir",
+            str(paths.PROJECT_ROOT / "profiles"),
+            "--target-path",
+            target,
+            "--log-path",
+            logs,
+        ]
 
     @classmethod
     def for_dataset(cls, dataset: str, data_dir: Path | None = None) -> Layout:

@@ -36,8 +36,10 @@ def warehouse_in_use(warehouse: Path, read_only: bool) -> str | None:
         holder = _LOCK_HOLDER.search(str(error))
         if holder:
             pid = int(holder["pid"])
-            return (f"error: {warehouse} is in use by another process "
-                    f"(PID {pid}: {_command_line(pid, holder['exe'])}); close it or wait")
+            return (
+                f"error: {warehouse} is in use by another process "
+                f"(PID {pid}: {_command_line(pid, holder['exe'])}); close it or wait"
+            )
     return None
 
 

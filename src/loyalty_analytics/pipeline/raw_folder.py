@@ -25,16 +25,26 @@ def raw_folder_plan(raw_dir: Path) -> RawFolderPlan:
         return RawFolderPlan("generate", f"No raw files in {raw_dir}: generating demo data.")
     found = marker.read_marker(raw_dir)
     if found is None:
-        return RawFolderPlan("use", f"Using the raw files in {raw_dir} (not written by the generator: "
-                                    "they are read, never changed).")
+        return RawFolderPlan(
+            "use", f"Using the raw files in {raw_dir} (not written by the generator: they are read, never changed)."
+        )
     if not found.get("complete"):
         return RawFolderPlan("generate", f"{raw_dir} holds a generator run that was stopped: generating again.")
-    generated = [name for name in LPOINT.files
-                 if (raw_dir / name).is_file() and marker.written_by_generator(raw_dir, name, found)]
+    generated = [
+        name
+        for name in LPOINT.files
+        if (raw_dir / name).is_file() and marker.written_by_generator(raw_dir, name, found)
+    ]
     if len(generated) == len(LPOINT.files):
-        return RawFolderPlan("reuse", f"Reusing the generated files in {raw_dir} ({found.get('customers')} "
-                                      f"customers, seed {found.get('seed')}); pass --regenerate for new ones.")
+        return RawFolderPlan(
+            "reuse",
+            f"Reusing the generated files in {raw_dir} ({found.get('customers')} "
+            f"customers, seed {found.get('seed')}); pass --regenerate for new ones.",
+        )
     # e.g. real files copied over some of the demo files: say which are still demo data
     still_demo = f" Still generated demo data: {', '.join(generated)}." if generated else ""
-    return RawFolderPlan("use", f"Using the raw files in {raw_dir} (some are missing or changed since the generator "
-                                f"wrote them: they are read, never replaced).{still_demo}")
+    return RawFolderPlan(
+        "use",
+        f"Using the raw files in {raw_dir} (some are missing or changed since the generator "
+        f"wrote them: they are read, never replaced).{still_demo}",
+    )

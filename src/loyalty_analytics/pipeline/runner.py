@@ -17,28 +17,52 @@ Stage = Callable[[str, list[str]], bool]  # runs one stage; True if it succeeded
 
 
 def _generate_if_needed(stage: Stage, layout: Layout, customers: int, seed: int, regenerate: bool) -> bool:
-    plan = RawFolderPlan("generate", f"--regenerate: new demo data in {layout.raw_dir}.") if regenerate \
+    plan = (
+        RawFolderPlan("generate", f"--regenerate: new demo data in {layout.raw_dir}.")
+        if regenerate
         else raw_folder_plan(layout.raw_dir)
+    )
     print(plan.message, flush=True)
     if plan.action != "generate":
         return True
     return stage(
         "generate",
-        [sys.executable, "-m", "loyalty_analytics.generator", "--customers", str(customers), "--seed", str(seed),
-         "--out-raw", str(layout.raw_dir), "--out-truth", str(layout.truth_dir)],
+        [
+            sys.executable,
+            "-m",
+            "loyalty_analytics.generator",
+            "--customers",
+            str(customers),
+            "--seed",
+            str(seed),
+            "--out-raw",
+            str(layout.raw_dir),
+            "--out-truth",
+            str(layout.truth_dir),
+        ],
     )
 
 
 def _ingest(stage: Stage, layout: Layout) -> bool:
     return stage(
         "ingest",
-        [sys.executable, "-m", "loyalty_analytics.ingest", "--dataset", layout.dataset,
-         "--raw-dir", str(layout.raw_dir), "--out", str(layout.prepared_dir)],
+        [
+            sys.executable,
+            "-m",
+            "loyalty_analytics.ingest",
+            "--dataset",
+            layout.dataset,
+            "--raw-dir",
+            str(layout.raw_dir),
+            "--out",
+            str(layout.prepared_dir),
+        ],
     )
 
 
-def _dbt_build(stage: Stage, layout: Layout, report: PipelineReport, extra_vars: dict | None,
-               select: str | None) -> bool:
+def _dbt_build(
+    stage: Stage, layout: Layout, report: PipelineReport, extra_vars: dict | None, select: str | None
+) -> bool:
     build = [_bin("dbt"), "build", *layout.dbt_args(), "--vars", dbt_vars(layout, extra_vars)]
     if select:
         # cautious: only tests whose every parent is selected
@@ -58,8 +82,15 @@ def _validate_and_publish(stage: Stage, layout: Layout, report: PipelineReport) 
         return
     if not stage(
         "validate + publish",
-        [sys.executable, "-m", "loyalty_analytics.publish", "--warehouse", str(layout.warehouse),
-         "--out", str(layout.published_dir)],
+        [
+            sys.executable,
+            "-m",
+            "loyalty_analytics.publish",
+            "--warehouse",
+            str(layout.warehouse),
+            "--out",
+            str(layout.published_dir),
+        ],
     ):
         print_lock_holder(layout.warehouse, read_only=True)
 

@@ -53,10 +53,17 @@ def _wait(command: list[str], env: dict[str, str], memory_sampler: MemorySampler
     included) end its group first. Returns (exit code, sampled peak MB or None)."""
     sampled_peak_mb = None
     # stdin from /dev/null: in its own process group a stage reading the terminal would be stopped
-    with StopSignals() as stop_signals, subprocess.Popen(
-        command, env=env, cwd=paths.PROJECT_ROOT, stdin=subprocess.DEVNULL, process_group=0,
-        preexec_fn=die_with_parent_hook(),
-    ) as process:
+    with (
+        StopSignals() as stop_signals,
+        subprocess.Popen(
+            command,
+            env=env,
+            cwd=paths.PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            process_group=0,
+            preexec_fn=die_with_parent_hook(),
+        ) as process,
+    ):
         stop_sampler = memory_sampler(process.pid) if memory_sampler else None
         try:
             returncode = process.wait()

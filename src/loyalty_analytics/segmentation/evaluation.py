@@ -24,23 +24,30 @@ def stability_labels(segmenter: KMeansSegmenter, df: pd.DataFrame) -> np.ndarray
     return other_seed.fit(df).labels_
 
 
-def _kmeans_rows(df: pd.DataFrame, segmenter: KMeansSegmenter, labels: np.ndarray, truth: pd.DataFrame | None,
-                 stability_check: bool) -> list[tuple]:
+def _kmeans_rows(
+    df: pd.DataFrame, segmenter: KMeansSegmenter, labels: np.ndarray, truth: pd.DataFrame | None, stability_check: bool
+) -> list[tuple]:
     name = segmenter.model_name
     x = segmenter.transform(df)
     sample = silhouette_sample(len(df), segmenter.sample_size, segmenter.random_state)
-    silhouettes = (silhouette_many(x[sample], [labels[sample]])[0] if segmenter.n_clusters_ > 1
-                   else np.full(len(sample), np.nan))
+    silhouettes = (
+        silhouette_many(x[sample], [labels[sample]])[0] if segmenter.n_clusters_ > 1 else np.full(len(sample), np.nan)
+    )
     inertia = ((x - segmenter.cluster_centers_[labels - 1]) ** 2).sum() / len(df)
-    rows = [metric_row(name, "silhouette", np.nanmean(silhouettes)), metric_row(name, "k", segmenter.n_clusters_),
-            metric_row(name, "inertia_per_customer", inertia), metric_row(name, "fit_seconds", segmenter.fit_seconds_)]
+    rows = [
+        metric_row(name, "silhouette", np.nanmean(silhouettes)),
+        metric_row(name, "k", segmenter.n_clusters_),
+        metric_row(name, "inertia_per_customer", inertia),
+        metric_row(name, "fit_seconds", segmenter.fit_seconds_),
+    ]
     rows += [metric_row(name, "silhouette_at_k", s, "k_selection", k) for k, s in segmenter.silhouette_by_k_.items()]
     if stability_check:
         other_seed = stability_labels(segmenter, df)
         rows.append(metric_row(name, "ari_seed_stability", adjusted_rand_score(labels, other_seed)))
     if truth is not None:
-        rows.append(metric_row(name, "ari_vs_truth", adjusted_rand_score(truth["segment_id"].astype(str), labels),
-                               "truth"))
+        rows.append(
+            metric_row(name, "ari_vs_truth", adjusted_rand_score(truth["segment_id"].astype(str), labels), "truth")
+        )
     return rows
 
 
@@ -52,8 +59,13 @@ def _tier_rows(tiers: TierModel, tier: pd.Series) -> list[tuple]:
     return rows
 
 
-def evaluate_segmentation(features: pd.DataFrame, model: SegmentationModel, segments: pd.DataFrame,
-                          truth: pd.DataFrame | None | str = "auto", stability_check: bool = True) -> pd.DataFrame:
+def evaluate_segmentation(
+    features: pd.DataFrame,
+    model: SegmentationModel,
+    segments: pd.DataFrame,
+    truth: pd.DataFrame | None | str = "auto",
+    stability_check: bool = True,
+) -> pd.DataFrame:
     """Metric rows of the stored ``model`` and its assignments ``segments`` of ``features``.
     ``truth='auto'`` reads the planted truth (skipped when absent or stale); pass a frame with
     customer_id, segment_id, or None to skip."""

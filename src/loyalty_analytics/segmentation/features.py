@@ -14,13 +14,36 @@ FEATURE_SETS = {
 MODEL_NAMES = {"seed001": "kmeans_seed001_features", "rfmtclv": "kmeans_rfmtclv_features", "tier": "tier_seed004"}
 # skewed non-negative money and count features: log1p before scaling
 LOG_FEATURES = {
-    "frequency", "n_receipts", "monetary_value", "total_spend", "lpay_spend", "other_spend",
-    "lpay_receipts", "online_spend", "clv_1m", "clv_3m", "clv_6m", "clv_12m",
+    "frequency",
+    "n_receipts",
+    "monetary_value",
+    "total_spend",
+    "lpay_spend",
+    "other_spend",
+    "lpay_receipts",
+    "online_spend",
+    "clv_1m",
+    "clv_3m",
+    "clv_6m",
+    "clv_12m",
 }
 # described per segment in int_segment_profiles (segment_centroids)
 PROFILE_FEATURES = [
-    "recency", "days_since_last_purchase", "frequency", "n_receipts", "monetary_value", "total_spend",
-    "lpay_spend", "other_spend", "lpay_receipts", "T", "clv_3m", "clv_12m", "p_alive", "is_female", "age_band",
+    "recency",
+    "days_since_last_purchase",
+    "frequency",
+    "n_receipts",
+    "monetary_value",
+    "total_spend",
+    "lpay_spend",
+    "other_spend",
+    "lpay_receipts",
+    "T",
+    "clv_3m",
+    "clv_12m",
+    "p_alive",
+    "is_female",
+    "age_band",
 ]
 # a seed001 model without any of these would not be seed 001's segmentation
 SEED001_DEFINING = {"lpay_spend", "lpay_receipts", "is_female", "age_band"}
@@ -30,15 +53,17 @@ def _with_text_ids(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(customer_id=frame["customer_id"].astype(str))
 
 
-def prepare_features(rfm: pd.DataFrame, clv: pd.DataFrame | None = None,
-                     customers: pd.DataFrame | None = None) -> pd.DataFrame:
+def prepare_features(
+    rfm: pd.DataFrame, clv: pd.DataFrame | None = None, customers: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """RFM summary + CLV predictions + demographics (``is_female`` 0/1 from ``gender``,
     ``age_band``), one row per RFM customer, in customer order (:func:`in_customer_order`)."""
     df = _with_text_ids(rfm)
     if clv is not None:
         c = _with_text_ids(clv)
-        df = df.merge(c[[x for x in c.columns if x == "customer_id" or x not in df.columns]], on="customer_id",
-                      how="left")
+        df = df.merge(
+            c[[x for x in c.columns if x == "customer_id" or x not in df.columns]], on="customer_id", how="left"
+        )
     if customers is not None and len(customers):
         d = _with_text_ids(customers)
         if "gender" in d.columns:
@@ -46,8 +71,9 @@ def prepare_features(rfm: pd.DataFrame, clv: pd.DataFrame | None = None,
             d["is_female"] = np.where(g == "female", 1.0, np.where(g == "male", 0.0, np.nan))
         if "age_band" in d.columns:
             d["age_band"] = pd.to_numeric(d["age_band"], errors="coerce")
-        df = df.merge(d[[x for x in ("customer_id", "is_female", "age_band") if x in d.columns]], on="customer_id",
-                      how="left")
+        df = df.merge(
+            d[[x for x in ("customer_id", "is_female", "age_band") if x in d.columns]], on="customer_id", how="left"
+        )
     if "days_since_last_purchase" not in df.columns and {"T", "recency"} <= set(df.columns):
         df["days_since_last_purchase"] = df["T"] - df["recency"]
     if "n_receipts" not in df.columns and "frequency" in df.columns:

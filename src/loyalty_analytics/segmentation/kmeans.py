@@ -44,8 +44,8 @@ def silhouette_many(x: np.ndarray, label_sets, chunk: int = 1000) -> list[np.nda
     sq = (x**2).sum(1)
     with threadpool_limits(limits=1):
         for s in range(0, n, chunk):
-            d2 = sq[s:s + chunk, None] + sq[None, :] - 2.0 * x[s:s + chunk] @ x.T
-            sums[s:s + chunk] = np.sqrt(np.maximum(d2, 0.0)) @ big
+            d2 = sq[s : s + chunk, None] + sq[None, :] - 2.0 * x[s : s + chunk] @ x.T
+            sums[s : s + chunk] = np.sqrt(np.maximum(d2, 0.0)) @ big
     out = []
     for (inv, oh), lo, hi in zip(onehots, offsets[:-1], offsets[1:], strict=True):
         sz = oh.sum(0)
@@ -78,8 +78,16 @@ class KMeansSegmenter(BaseEstimator):
     ``fit_seconds_``; ``labels_`` (segment ids of the fitted rows) is not stored.
     """
 
-    def __init__(self, features=(), model_name: str = "", k_range=DEFAULT_K_RANGE, n_clusters: int | None = None,
-                 sample_size: int = 5000, random_state: int = 42, n_init: int = 10):
+    def __init__(
+        self,
+        features=(),
+        model_name: str = "",
+        k_range=DEFAULT_K_RANGE,
+        n_clusters: int | None = None,
+        sample_size: int = 5000,
+        random_state: int = 42,
+        n_init: int = 10,
+    ):
         self.features = features
         self.model_name = model_name
         self.k_range = k_range
@@ -118,8 +126,10 @@ class KMeansSegmenter(BaseEstimator):
     def _silhouette_by_k(self, xs: np.ndarray) -> dict:
         ks = [kk for kk in range(self.k_range[0], self.k_range[1] + 1) if kk < len(xs)]
         labels = [fit_kmeans(xs, kk, self.random_state, self.n_init).labels_ for kk in ks]
-        return {kk: float(s.mean()) if len(set(lab)) > 1 else float("nan")
-                for kk, lab, s in zip(ks, labels, silhouette_many(xs, labels), strict=True)}
+        return {
+            kk: float(s.mean()) if len(set(lab)) > 1 else float("nan")
+            for kk, lab, s in zip(ks, labels, silhouette_many(xs, labels), strict=True)
+        }
 
     @staticmethod
     def _value_order(km: KMeans, score: np.ndarray) -> list[int]:
@@ -131,8 +141,9 @@ class KMeansSegmenter(BaseEstimator):
 
     def transform(self, df: pd.DataFrame) -> np.ndarray:
         """Scaled feature matrix (log1p, standardised, missing = feature mean)."""
-        return standardise(raw_matrix(df, list(self.features), self.log_features_), self.scaler_mean_,
-                           self.scaler_scale_)
+        return standardise(
+            raw_matrix(df, list(self.features), self.log_features_), self.scaler_mean_, self.scaler_scale_
+        )
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
         """segment_id (1..k) of each row = nearest stored centroid."""
@@ -170,6 +181,7 @@ class KMeansSegmenter(BaseEstimator):
     @classmethod
     def from_params(cls, params: pd.DataFrame) -> KMeansSegmenter:
         """The model one ``model_name``'s rows store; rows may come in any order."""
+
         def component(name: str) -> pd.DataFrame:
             return params[params["component"] == name]
 
@@ -179,18 +191,25 @@ class KMeansSegmenter(BaseEstimator):
         positions = by_key("feature_position").sort_values()
         features = list(positions.index)
         hyper = by_key("hyperparameter")
-        model = cls(features, str(params["model_name"].iloc[0]), (int(hyper["k_min"]), int(hyper["k_max"])),
-                    int(hyper["n_clusters"]) if "n_clusters" in hyper.index else None,
-                    **{h: int(hyper[h]) for h in HYPERPARAMETERS})
+        model = cls(
+            features,
+            str(params["model_name"].iloc[0]),
+            (int(hyper["k_min"]), int(hyper["k_max"])),
+            int(hyper["n_clusters"]) if "n_clusters" in hyper.index else None,
+            **{h: int(hyper[h]) for h in HYPERPARAMETERS},
+        )
         logs = by_key("log1p")
         model.log_features_ = [f for f in features if logs[f] > 0]
         model.scaler_mean_ = by_key("scaler_mean").reindex(features).to_numpy(dtype=float)
         model.scaler_scale_ = by_key("scaler_scale").reindex(features).to_numpy(dtype=float)
         centres = component("centroid_scaled").astype({"segment_id": int})
         ids = sorted(centres["segment_id"].unique())
-        model.cluster_centers_ = np.array([
-            centres[centres["segment_id"] == i].set_index("key")["value"].reindex(features).to_numpy(dtype=float)
-            for i in ids])
+        model.cluster_centers_ = np.array(
+            [
+                centres[centres["segment_id"] == i].set_index("key")["value"].reindex(features).to_numpy(dtype=float)
+                for i in ids
+            ]
+        )
         model.segment_names_ = centres.drop_duplicates("segment_id").set_index("segment_id")["segment_name"].to_dict()
         silhouettes = by_key("silhouette_at_k")
         model.silhouette_by_k_ = {int(k): float(silhouettes[k]) for k in sorted(silhouettes.index, key=int)}

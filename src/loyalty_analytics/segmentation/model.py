@@ -18,12 +18,32 @@ from loyalty_analytics.segmentation.kmeans import DEFAULT_K_RANGE, PARAMS_COLUMN
 from loyalty_analytics.segmentation.tiers import TIER_FEATURES, TierModel
 
 SEGMENT_COLUMNS = [
-    "customer_id", "segment_id", "segment_name", "segmentation_model",
-    "segment_id_seed001", "segment_name_seed001", "segment_id_rfmtclv", "segment_name_rfmtclv",
-    "recency_score", "frequency_score", "monetary_score", "T_score", "clv_score", "tier_score", "tier",
+    "customer_id",
+    "segment_id",
+    "segment_name",
+    "segmentation_model",
+    "segment_id_seed001",
+    "segment_name_seed001",
+    "segment_id_rfmtclv",
+    "segment_name_rfmtclv",
+    "recency_score",
+    "frequency_score",
+    "monetary_score",
+    "T_score",
+    "clv_score",
+    "tier_score",
+    "tier",
 ]
-INTEGER_COLUMNS = ["segment_id", "segment_id_seed001", "segment_id_rfmtclv",
-                   "recency_score", "frequency_score", "monetary_score", "T_score", "clv_score"]
+INTEGER_COLUMNS = [
+    "segment_id",
+    "segment_id_seed001",
+    "segment_id_rfmtclv",
+    "recency_score",
+    "frequency_score",
+    "monetary_score",
+    "T_score",
+    "clv_score",
+]
 TEXT_COLUMNS = ["segment_name", "segment_name_seed001", "segment_name_rfmtclv", "tier", "segmentation_model"]
 PRIMARY = "is_primary"  # component of the primary KMeans model's marker row
 
@@ -33,8 +53,14 @@ class SegmentationModel(BaseEstimator):
     order), ``primary_`` (the feature set of segment_id: ``primary`` when available), ``tiers_``
     (:class:`TierModel`, None without the tier columns)."""
 
-    def __init__(self, k_range=DEFAULT_K_RANGE, sample_size: int = 5000, random_state: int = 42, n_init: int = 10,
-                 primary: str = "seed001"):
+    def __init__(
+        self,
+        k_range=DEFAULT_K_RANGE,
+        sample_size: int = 5000,
+        random_state: int = 42,
+        n_init: int = 10,
+        primary: str = "seed001",
+    ):
         self.k_range = k_range
         self.sample_size = sample_size
         self.random_state = random_state
@@ -48,8 +74,9 @@ class SegmentationModel(BaseEstimator):
         if not sets:
             raise ValueError("no segmentation feature set is available: need customer_rfm columns (+ CLV)")
         self.segmenters_ = {
-            name: KMeansSegmenter(columns, MODEL_NAMES[name], self.k_range, None, self.sample_size, self.random_state,
-                                  self.n_init).fit(df)
+            name: KMeansSegmenter(
+                columns, MODEL_NAMES[name], self.k_range, None, self.sample_size, self.random_state, self.n_init
+            ).fit(df)
             for name, columns in sets.items()
         }
         self.primary_ = self.primary if self.primary in sets else next(iter(sets))

@@ -9,9 +9,13 @@ import pandas as pd
 # descriptor -> (qualifier of the highest, of the lowest segment) when segments share a name;
 # the order breaks ties between descriptors with equal spread
 QUALIFIERS = {
-    "female": ("mostly female", "mostly male"), "age": ("older", "younger"), "value": ("higher-value", "lower-value"),
-    "freq": ("more frequent", "less frequent"), "ticket": ("bigger baskets", "smaller baskets"),
-    "lapse": ("lapsed longer", "more recent"), "lpay": ("more L.Pay", "less L.Pay"),
+    "female": ("mostly female", "mostly male"),
+    "age": ("older", "younger"),
+    "value": ("higher-value", "lower-value"),
+    "freq": ("more frequent", "less frequent"),
+    "ticket": ("bigger baskets", "smaller baskets"),
+    "lapse": ("lapsed longer", "more recent"),
+    "lpay": ("more L.Pay", "less L.Pay"),
 }
 
 
@@ -78,7 +82,8 @@ def _qualify_shared_names(names: dict, profile: pd.DataFrame) -> None:
             continue
         spreads = {
             c: np.ptp(profile.loc[group, c].to_numpy(dtype=float))
-            for c in QUALIFIERS if c in profile.columns and profile.loc[group, c].notna().all()
+            for c in QUALIFIERS
+            if c in profile.columns and profile.loc[group, c].notna().all()
         }
         if not spreads:
             continue
@@ -92,6 +97,7 @@ def _qualify_shared_names(names: dict, profile: pd.DataFrame) -> None:
 def name_segments(profile: pd.DataFrame) -> dict:
     """Segment names from descriptor z-profiles (index segment_id; columns as in
     :func:`descriptors`). First matching rule wins; names are unique and deterministic."""
+
     def g(sid, c):
         v = profile.at[sid, c] if c in profile.columns else np.nan
         return v if np.isfinite(v) else np.nan

@@ -12,12 +12,27 @@ from loyalty_analytics.segmentation.kmeans import KMeansSegmenter
 from loyalty_analytics.segmentation.model import SegmentationModel
 from loyalty_analytics.segmentation.tiers import TIER_CUTOFFS, tier_rank
 
-PROFILE_COLUMNS = ["model_name", "segment_id", "segment_name", "n_customers", "share", "feature", "mean", "median",
-                   "is_cluster_feature", "centroid_original", "centroid_scaled", "scaler_mean", "scaler_scale", "log1p"]
+PROFILE_COLUMNS = [
+    "model_name",
+    "segment_id",
+    "segment_name",
+    "n_customers",
+    "share",
+    "feature",
+    "mean",
+    "median",
+    "is_cluster_feature",
+    "centroid_original",
+    "centroid_scaled",
+    "scaler_mean",
+    "scaler_scale",
+    "log1p",
+]
 
 
-def _profile_rows(df: pd.DataFrame, labels: np.ndarray, names: dict, model_name: str,
-                  segmenter: KMeansSegmenter | None = None) -> list[dict]:
+def _profile_rows(
+    df: pd.DataFrame, labels: np.ndarray, names: dict, model_name: str, segmenter: KMeansSegmenter | None = None
+) -> list[dict]:
     features = [f for f in PROFILE_FEATURES if f in df.columns]
     grouped = df[features].apply(pd.to_numeric, errors="coerce").groupby(labels)
     means, medians = grouped.mean(), grouped.median()
@@ -28,17 +43,24 @@ def _profile_rows(df: pd.DataFrame, labels: np.ndarray, names: dict, model_name:
     for sid in sorted(sizes.index):
         for f in features:
             j = cluster_features.index(f) if f in cluster_features else None
-            rows.append({
-                "model_name": model_name, "segment_id": int(sid), "segment_name": names[sid],
-                "n_customers": int(sizes[sid]), "share": sizes[sid] / len(df),
-                "feature": f, "mean": means.at[sid, f], "median": medians.at[sid, f],
-                "is_cluster_feature": j is not None,
-                "centroid_original": centroids[sid - 1, j] if j is not None else np.nan,
-                "centroid_scaled": segmenter.cluster_centers_[sid - 1, j] if j is not None else np.nan,
-                "scaler_mean": segmenter.scaler_mean_[j] if j is not None else np.nan,
-                "scaler_scale": segmenter.scaler_scale_[j] if j is not None else np.nan,
-                "log1p": f in segmenter.log_features_ if j is not None else False,
-            })
+            rows.append(
+                {
+                    "model_name": model_name,
+                    "segment_id": int(sid),
+                    "segment_name": names[sid],
+                    "n_customers": int(sizes[sid]),
+                    "share": sizes[sid] / len(df),
+                    "feature": f,
+                    "mean": means.at[sid, f],
+                    "median": medians.at[sid, f],
+                    "is_cluster_feature": j is not None,
+                    "centroid_original": centroids[sid - 1, j] if j is not None else np.nan,
+                    "centroid_scaled": segmenter.cluster_centers_[sid - 1, j] if j is not None else np.nan,
+                    "scaler_mean": segmenter.scaler_mean_[j] if j is not None else np.nan,
+                    "scaler_scale": segmenter.scaler_scale_[j] if j is not None else np.nan,
+                    "log1p": f in segmenter.log_features_ if j is not None else False,
+                }
+            )
     return rows
 
 

@@ -22,13 +22,25 @@ class SegmentationResult:
     model: SegmentationModel  # rebuilt from ``params``
 
 
-def run_segmentation(features: pd.DataFrame, k_range=DEFAULT_K_RANGE, sample_size: int = 5000,
-                     random_state: int = 42, n_init: int = 10, stability_check: bool = True,
-                     truth: pd.DataFrame | None | str = "auto", primary: str = "seed001") -> SegmentationResult:
+def run_segmentation(
+    features: pd.DataFrame,
+    k_range=DEFAULT_K_RANGE,
+    sample_size: int = 5000,
+    random_state: int = 42,
+    n_init: int = 10,
+    stability_check: bool = True,
+    truth: pd.DataFrame | None | str = "auto",
+    primary: str = "seed001",
+) -> SegmentationResult:
     """Everything for a feature frame (features.prepare_features); outputs are in customer
     order and do not depend on the input row order."""
     params = SegmentationModel(k_range, sample_size, random_state, n_init, primary).fit(features).to_params()
     model = SegmentationModel.from_params(params)
     segments = model.predict(features)
-    return SegmentationResult(segments, segment_profiles(features, segments, model),
-                              evaluate_segmentation(features, model, segments, truth, stability_check), params, model)
+    return SegmentationResult(
+        segments,
+        segment_profiles(features, segments, model),
+        evaluate_segmentation(features, model, segments, truth, stability_check),
+        params,
+        model,
+    )

@@ -14,8 +14,13 @@ from sklearn.base import BaseEstimator
 from loyalty_analytics.segmentation.features import MODEL_NAMES
 from loyalty_analytics.segmentation.kmeans import PARAMS_COLUMNS
 
-TIER_FEATURES = {"recency": "days_since_last_purchase", "frequency": "frequency", "monetary": "monetary_value",
-                 "T": "T", "clv": "clv_3m"}
+TIER_FEATURES = {
+    "recency": "days_since_last_purchase",
+    "frequency": "frequency",
+    "monetary": "monetary_value",
+    "T": "T",
+    "clv": "clv_3m",
+}
 TIER_DIRECTION = {"recency": -1, "frequency": 1, "monetary": 1, "T": 1, "clv": 1}  # -1: smaller is better
 TIER_SCORE_DECIMALS = 6  # tier_score precision: see weighted_tier_score
 TIER_CUTOFFS = [("VIP", 3.25), ("Gold", 2.75), ("Silver", 2.25), ("Bronze", 1.75), ("At Risk", -np.inf)]
@@ -57,8 +62,14 @@ class TierModel(BaseEstimator):
     """Learned: ``cuts_`` (name -> quartile cuts of the oriented variable), ``weights_`` (name ->
     importance, sum 1, in TIER_FEATURES order), ``classifier_oob_accuracy_``, ``fit_seconds_``."""
 
-    def __init__(self, random_state: int = 42, max_train: int = 10000, n_estimators: int = 100, max_depth: int = 8,
-                 min_samples_leaf: int = 5):
+    def __init__(
+        self,
+        random_state: int = 42,
+        max_train: int = 10000,
+        n_estimators: int = 100,
+        max_depth: int = 8,
+        min_samples_leaf: int = 5,
+    ):
         self.random_state = random_state
         self.max_train = max_train
         self.n_estimators = n_estimators
@@ -78,9 +89,14 @@ class TierModel(BaseEstimator):
         if len(idx) > self.max_train:
             idx = np.sort(np.random.default_rng(self.random_state).choice(len(x), self.max_train, replace=False))
         if len(np.unique(target[idx])) > 1:
-            rf = RandomForestClassifier(n_estimators=self.n_estimators, max_depth=self.max_depth,
-                                        min_samples_leaf=self.min_samples_leaf, oob_score=True,
-                                        random_state=self.random_state, n_jobs=1).fit(x[idx], target[idx])
+            rf = RandomForestClassifier(
+                n_estimators=self.n_estimators,
+                max_depth=self.max_depth,
+                min_samples_leaf=self.min_samples_leaf,
+                oob_score=True,
+                random_state=self.random_state,
+                n_jobs=1,
+            ).fit(x[idx], target[idx])
             importances, oob = rf.feature_importances_, float(rf.oob_score_)
         else:
             importances, oob = np.ones(len(names)), float("nan")
@@ -93,12 +109,16 @@ class TierModel(BaseEstimator):
 
     def scores(self, df: pd.DataFrame) -> pd.DataFrame:
         """Per row: <name>_score (1 + number of cuts the value exceeds), tier_score, tier."""
-        out = {f"{n}_score": 1 + (_oriented(df, n)[:, None] > np.asarray(self.cuts_[n])[None, :]).sum(axis=1)
-               for n in self.weights_}
+        out = {
+            f"{n}_score": 1 + (_oriented(df, n)[:, None] > np.asarray(self.cuts_[n])[None, :]).sum(axis=1)
+            for n in self.weights_
+        }
         s = pd.DataFrame(out, index=df.index)
         names = list(self.weights_)
-        s["tier_score"] = weighted_tier_score(s[[f"{n}_score" for n in names]].to_numpy(dtype=float),
-                                              np.array([self.weights_[n] for n in names], dtype=float))
+        s["tier_score"] = weighted_tier_score(
+            s[[f"{n}_score" for n in names]].to_numpy(dtype=float),
+            np.array([self.weights_[n] for n in names], dtype=float),
+        )
         s["tier"] = tier_from_score(s["tier_score"].to_numpy())
         return s
 
@@ -108,16 +128,21 @@ class TierModel(BaseEstimator):
         name = MODEL_NAMES["tier"]
         rows = [(name, "hyperparameter", None, h, float(v), None) for h, v in self.get_params().items()]
         for n, cuts in self.cuts_.items():
-            rows += [(name, "quartile_cut", None, f"{n}_q{q}", TIER_DIRECTION[n] * v, None)
-                     for q, v in zip(QUARTILES, cuts, strict=True)]
+            rows += [
+                (name, "quartile_cut", None, f"{n}_q{q}", TIER_DIRECTION[n] * v, None)
+                for q, v in zip(QUARTILES, cuts, strict=True)
+            ]
         rows += [(name, "weight", None, n, w, None) for n, w in self.weights_.items()]
-        rows += [(name, "classifier_oob_accuracy", None, None, self.classifier_oob_accuracy_, None),
-                 (name, "fit_seconds", None, None, self.fit_seconds_, None)]
+        rows += [
+            (name, "classifier_oob_accuracy", None, None, self.classifier_oob_accuracy_, None),
+            (name, "fit_seconds", None, None, self.fit_seconds_, None),
+        ]
         return pd.DataFrame(rows, columns=PARAMS_COLUMNS).astype({"segment_id": "Int64"})
 
     @classmethod
     def from_params(cls, params: pd.DataFrame) -> TierModel:
         """The tier model its rows store (any row order; missing hyper-parameters get defaults)."""
+
         def by_key(component: str) -> pd.Series:
             return params[params["component"] == component].set_index("key")["value"]
 

@@ -18,6 +18,14 @@ from .runner import data_docs_index, gx_dir, validate_connection, validate_wareh
 from .suites import EXTRA_RULES, EXTRA_RULES_BY_MART  # noqa: E402
 
 __all__ = [
-    "Failure", "MartResult", "ValidationReport", "format_summary", "data_docs_index", "gx_dir",
-    "validate_connection", "validate_warehouse", "EXTRA_RULES", "EXTRA_RULES_BY_MART",
+    "Failure",
+    "MartResult",
+    "ValidationReport",
+    "format_summary",
+    "data_docs_index",
+    "gx_dir",
+    "validate_connection",
+    "validate_warehouse",
+    "EXTRA_RULES",
+    "EXTRA_RULES_BY_MART",
 ]

@@ -19,14 +19,17 @@ from .runner import validate_warehouse
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m loyalty_analytics.validation",
-                                 description="Validate the marts with Great Expectations.")
-    ap.add_argument("--warehouse", type=Path, default=None,
-                    help=f"build DuckDB file (default {paths.warehouse_path()})")
+    ap = argparse.ArgumentParser(
+        prog="python -m loyalty_analytics.validation", description="Validate the marts with Great Expectations."
+    )
+    ap.add_argument(
+        "--warehouse", type=Path, default=None, help=f"build DuckDB file (default {paths.warehouse_path()})"
+    )
     ap.add_argument("--gx-dir", type=Path, default=None, help="GX project folder (default gx/ or $LOYALTY_GX_DIR)")
     ap.add_argument("--no-docs", action="store_true", help="skip building Data Docs")
-    ap.add_argument("--mart", action="append", default=None, metavar="NAME",
-                    help="validate only this mart (repeatable)")
+    ap.add_argument(
+        "--mart", action="append", default=None, metavar="NAME", help="validate only this mart (repeatable)"
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
     args = ap.parse_args(argv)
     warehouse = args.warehouse or paths.warehouse_path()
@@ -34,8 +37,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: warehouse {warehouse} not found (run dbt build first)", file=sys.stderr)
         return 2
     try:
-        report = validate_warehouse(warehouse, gx_root=args.gx_dir.resolve() if args.gx_dir else None,
-                                    build_docs=not args.no_docs, only=args.mart)
+        report = validate_warehouse(
+            warehouse,
+            gx_root=args.gx_dir.resolve() if args.gx_dir else None,
+            build_docs=not args.no_docs,
+            only=args.mart,
+        )
     except duckdb.IOException as exc:
         print(f"error: cannot open {warehouse} read-only (is dbt writing it?): {exc}", file=sys.stderr)
         return 2

@@ -129,8 +129,9 @@ def _model_constraint_rules(constraints) -> list[Rule]:
     for c in constraints or []:
         cols = tuple(c.get("columns") or ()) if isinstance(c, dict) else ()
         if c.get("type") in ("primary_key", "unique") and cols:
-            out.append(Rule("unique_combination_of_columns", None, (("combination_of_columns", cols),),
-                            origin="constraint"))
+            out.append(
+                Rule("unique_combination_of_columns", None, (("combination_of_columns", cols),), origin="constraint")
+            )
         if c.get("type") == "primary_key":
             out += [Rule("not_null", col, origin="constraint") for col in cols]
     return out
@@ -143,7 +144,7 @@ def _tests(node: dict) -> list:
 def parse_model(node: dict, source: str) -> ModelRules:
     """One entry of a yml ``models:`` list."""
     model = ModelRules(name=node["name"], source=source)
-    contract = ((node.get("config") or {}).get("contract") or {})
+    contract = (node.get("config") or {}).get("contract") or {}
     model.contract_enforced = bool(contract.get("enforced"))
     rules: list[Rule] = []
     for entry in _tests(node):

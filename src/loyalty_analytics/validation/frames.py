@@ -29,9 +29,9 @@ Python, cheap and easy to test; :mod:`.runner` instantiates the expectations.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 
@@ -124,7 +124,7 @@ def present_relations(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str
 
 def present_marts(relations: dict[str, dict[str, str]]) -> list[str]:
     prefix = MARTS_SCHEMA + "."
-    return sorted(r[len(prefix):] for r in relations if r.startswith(prefix))
+    return sorted(r[len(prefix) :] for r in relations if r.startswith(prefix))
 
 
 def resolve_model(name: str, relations: dict[str, dict[str, str]]) -> str | None:
@@ -172,8 +172,9 @@ class _Builder:
         taken = {e.kwargs.get("column") for e in self.expectations}
         name = next(n for n in [name] + [f"{name}_{i}" for i in range(2, 100)] if n not in taken)
         self.computed.append(f"coalesce(({sql}), false) as {_q(name)}")
-        self.expectations.append(ExpectationSpec("ExpectColumnValuesToBeInSet",
-                                                 {"column": name, "value_set": [True]}, description, rule))
+        self.expectations.append(
+            ExpectationSpec("ExpectColumnValuesToBeInSet", {"column": name, "value_set": [True]}, description, rule)
+        )
 
     def _row_filter(self, where: str) -> str:
         self.n_filters += 1
@@ -194,21 +195,33 @@ def _where_note(rule: Rule) -> str:
 
 def _not_null(b: _Builder, rule: Rule) -> None:
     if b.require(rule.column):
-        b.expect("ExpectColumnValuesToNotBeNull", {"column": rule.column},
-                 f"{rule.column} is never null{_where_note(rule)}.", rule)
+        b.expect(
+            "ExpectColumnValuesToNotBeNull",
+            {"column": rule.column},
+            f"{rule.column} is never null{_where_note(rule)}.",
+            rule,
+        )
 
 
 def _unique(b: _Builder, rule: Rule) -> None:
     if b.require(rule.column):
-        b.expect("ExpectColumnValuesToBeUnique", {"column": rule.column},
-                 f"{rule.column} is unique{_where_note(rule)}.", rule)
+        b.expect(
+            "ExpectColumnValuesToBeUnique",
+            {"column": rule.column},
+            f"{rule.column} is unique{_where_note(rule)}.",
+            rule,
+        )
 
 
 def _accepted_values(b: _Builder, rule: Rule) -> None:
     if b.require(rule.column):
         values = list(rule.kwargs["values"])
-        b.expect("ExpectColumnValuesToBeInSet", {"column": rule.column, "value_set": values},
-                 f"{rule.column} in {{{', '.join(map(str, values))}}} (nulls allowed){_where_note(rule)}.", rule)
+        b.expect(
+            "ExpectColumnValuesToBeInSet",
+            {"column": rule.column, "value_set": values},
+            f"{rule.column} in {{{', '.join(map(str, values))}}} (nulls allowed){_where_note(rule)}.",
+            rule,
+        )
 
 
 def _value_between(b: _Builder, rule: Rule) -> None:
@@ -225,11 +238,13 @@ def _value_between(b: _Builder, rule: Rule) -> None:
         sql = f"m.{_q(col)} is null or ({' and '.join(conds) or 'true'})"
         if rule.where:
             sql = f"not coalesce(({rule.where}), false) or {sql}"
-        b.compute_check(f"chk_{col}_within_bounds", sql,
-                        f"{col} within {bounds}{_where_note(rule)} (evaluated in DuckDB).", rule)
+        b.compute_check(
+            f"chk_{col}_within_bounds", sql, f"{col} within {bounds}{_where_note(rule)} (evaluated in DuckDB).", rule
+        )
         return
-    kwargs = {"column": col} | ({"min_value": lo} if lo is not None else {}) | (
-        {"max_value": hi} if hi is not None else {})
+    kwargs = (
+        {"column": col} | ({"min_value": lo} if lo is not None else {}) | ({"max_value": hi} if hi is not None else {})
+    )
     b.expect("ExpectColumnValuesToBeBetween", kwargs, f"{col} within {bounds}{_where_note(rule)}.", rule)
 
 
@@ -241,8 +256,12 @@ def _unique_combination(b: _Builder, rule: Rule) -> None:
         b.expect("ExpectColumnValuesToBeUnique", {"column": combo[0]}, f"{combo[0]} is unique.", rule)
         return
     # "never": NULLs take part, as in dbt's `group by` (model_metrics.k is NULL for non-top-k metrics)
-    b.expect("ExpectCompoundColumnsToBeUnique", {"column_list": combo, "ignore_row_if": "never"},
-             f"({', '.join(combo)}) is unique{_where_note(rule)}.", rule)
+    b.expect(
+        "ExpectCompoundColumnsToBeUnique",
+        {"column_list": combo, "ignore_row_if": "never"},
+        f"({', '.join(combo)}) is unique{_where_note(rule)}.",
+        rule,
+    )
 
 
 def _window_rule_supported(b: _Builder, rule: Rule, cols: list[str]) -> bool:
@@ -257,9 +276,12 @@ def _ranks_without_gaps(b: _Builder, rule: Rule) -> None:
     group = list(rule.kwargs["group_by"])
     if _window_rule_supported(b, rule, [col] + group):
         partition = ", ".join(f"m.{_q(g)}" for g in group)
-        b.compute_check(f"chk_{col}_without_gap",
-                        f"m.{_q(col)} = row_number() over (partition by {partition} order by m.{_q(col)})",
-                        f"{col} runs 1..N without gaps per {' × '.join(group)}.", rule)
+        b.compute_check(
+            f"chk_{col}_without_gap",
+            f"m.{_q(col)} = row_number() over (partition by {partition} order by m.{_q(col)})",
+            f"{col} runs 1..N without gaps per {' × '.join(group)}.",
+            rule,
+        )
 
 
 def _sums_to_one(b: _Builder, rule: Rule) -> None:
@@ -268,9 +290,12 @@ def _sums_to_one(b: _Builder, rule: Rule) -> None:
     tolerance = rule.kwargs.get("tolerance", 0.000001)
     if _window_rule_supported(b, rule, [col] + group):
         partition = ", ".join(f"m.{_q(g)}" for g in group)
-        b.compute_check(f"chk_{col}_sums_to_one",
-                        f"abs(sum(m.{_q(col)}) over (partition by {partition}) - 1) <= {tolerance}",
-                        f"{col} sums to 1 per {' × '.join(group)} (|sum - 1| <= {tolerance}).", rule)
+        b.compute_check(
+            f"chk_{col}_sums_to_one",
+            f"abs(sum(m.{_q(col)}) over (partition by {partition}) - 1) <= {tolerance}",
+            f"{col} sums to 1 per {' × '.join(group)} (|sum - 1| <= {tolerance}).",
+            rule,
+        )
 
 
 def _relationships(b: _Builder, rule: Rule) -> None:
@@ -287,8 +312,7 @@ def _relationships(b: _Builder, rule: Rule) -> None:
         b.notices.append(f"{b.mart}: check {name} skipped ({parent_model} absent)")
         return
     schema, table = parent.split(".", 1)
-    sql = (f"m.{_q(col)} is null or exists (select 1 from {_q(schema)}.{_q(table)} p"
-           f" where p.{_q(field_)} = m.{_q(col)})")
+    sql = f"m.{_q(col)} is null or exists (select 1 from {_q(schema)}.{_q(table)} p where p.{_q(field_)} = m.{_q(col)})"
     if rule.where:
         sql = f"not coalesce(({rule.where}), false) or {sql}"
     b.compute_check(name, sql, f"{col} exists in {parent}.{field_}{_where_note(rule)}.", rule)
@@ -352,8 +376,11 @@ def _plan_row_count(b: _Builder, extra: ExtraRules) -> str | None:
     if f"{MARTS_SCHEMA}.{other}" not in b.relations:
         b.notices.append(f"{b.mart}: row count check skipped ({other} absent)")
         return None
-    b.expect("ExpectTableRowCountToEqual", {"value": {"$PARAMETER": f"{other}_row_count"}},
-             f"Row count equals {other}'s (the customer base).")
+    b.expect(
+        "ExpectTableRowCountToEqual",
+        {"value": {"$PARAMETER": f"{other}_row_count"}},
+        f"Row count equals {other}'s (the customer base).",
+    )
     return other
 
 
@@ -385,17 +412,24 @@ def _with_coverage(b: _Builder, extra: ExtraRules, sql: str) -> str:
         b.notices.append(f"{b.mart}: coverage check {cov.name} skipped ({cov.parent} absent)")
         return sql
     k = _q(cov.key)
-    b.expectations.append(ExpectationSpec(
-        "ExpectColumnValuesToBeInSet", {"column": cov.name, "value_set": [True]},
-        cov.description + f" (missing {cov.key}s appear as rows with NULL columns)"))
-    return (f"select *, true as {_q(cov.name)} from ({sql}) base\n"
-            f"union all by name\n"
-            f"select p.{k}, false as {_q(cov.name)} from (select distinct {k} from {cov.parent}) p\n"
-            f"where not exists (select 1 from {MARTS_SCHEMA}.{_q(b.mart)} m where m.{k} = p.{k})")
+    b.expectations.append(
+        ExpectationSpec(
+            "ExpectColumnValuesToBeInSet",
+            {"column": cov.name, "value_set": [True]},
+            cov.description + f" (missing {cov.key}s appear as rows with NULL columns)",
+        )
+    )
+    return (
+        f"select *, true as {_q(cov.name)} from ({sql}) base\n"
+        f"union all by name\n"
+        f"select p.{k}, false as {_q(cov.name)} from (select distinct {k} from {cov.parent}) p\n"
+        f"where not exists (select 1 from {MARTS_SCHEMA}.{_q(b.mart)} m where m.{k} = p.{k})"
+    )
 
 
-def build_plan(mart: str, relations: dict[str, dict[str, str]], model: ModelRules | None,
-               extra: ExtraRules | None = None) -> MartPlan:
+def build_plan(
+    mart: str, relations: dict[str, dict[str, str]], model: ModelRules | None, extra: ExtraRules | None = None
+) -> MartPlan:
     """The plan of one present mart from its declared rules (`model`, None if the yml does
     not declare it) and the rules of suites.py (`extra`)."""
     b = _Builder(mart, relations, relations[f"{MARTS_SCHEMA}.{mart}"])
@@ -411,12 +445,20 @@ def build_plan(mart: str, relations: dict[str, dict[str, str]], model: ModelRule
     key = tuple(c for c in primary_key(model) if c in b.columns)
     sql = _with_coverage(b, extra, _frame_sql(b, key))
     b.notices += [f"{mart}: {s} skipped" for s in model.skipped]
-    return MartPlan(mart=mart, declared_in=" + ".join(sources) or "generic", sql=sql, key=key,
-                    expectations=b.expectations, notices=b.notices, row_count_equals=row_count_equals)
+    return MartPlan(
+        mart=mart,
+        declared_in=" + ".join(sources) or "generic",
+        sql=sql,
+        key=key,
+        expectations=b.expectations,
+        notices=b.notices,
+        row_count_equals=row_count_equals,
+    )
 
 
-def build_plans(con: duckdb.DuckDBPyConnection, only=None,
-                declared: dict[str, ModelRules] | None = None) -> tuple[list[MartPlan], list[str], dict[str, int]]:
+def build_plans(
+    con: duckdb.DuckDBPyConnection, only=None, declared: dict[str, ModelRules] | None = None
+) -> tuple[list[MartPlan], list[str], dict[str, int]]:
     """Plans for every present mart (or the marts named in `only`), notices for declared
     marts that are absent, and the suite parameters (row counts of the marts other suites
     compare against)."""
@@ -430,8 +472,7 @@ def build_plans(con: duckdb.DuckDBPyConnection, only=None,
     plans = [build_plan(m, relations, declared.get(m), EXTRA_RULES_BY_MART.get(m)) for m in marts if m in wanted]
     params: dict[str, int] = {}
     for name in {p.row_count_equals for p in plans if p.row_count_equals}:
-        params[f"{name}_row_count"] = con.execute(
-            f"select count(*) from {MARTS_SCHEMA}.{_q(name)}").fetchall()[0][0]
+        params[f"{name}_row_count"] = con.execute(f"select count(*) from {MARTS_SCHEMA}.{_q(name)}").fetchall()[0][0]
     return plans, notices, params
 
 

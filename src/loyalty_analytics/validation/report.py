@@ -62,8 +62,10 @@ def _fmt_value(v) -> str:
 
 
 def format_summary(report: ValidationReport) -> str:
-    lines = [f"Great Expectations validation of {report.warehouse}",
-             f"run {report.run_id}: {len(report.marts)} marts, {report.n_expectations} expectations"]
+    lines = [
+        f"Great Expectations validation of {report.warehouse}",
+        f"run {report.run_id}: {len(report.marts)} marts, {report.n_expectations} expectations",
+    ]
     width = max([len(m.mart) for m in report.marts] + [4])
     lines.append(f"  {'mart':<{width}}  {'rows':>10}  {'passed':>6}  {'failed':>6}")
     for m in report.marts:
@@ -92,6 +94,9 @@ def format_summary(report: ValidationReport) -> str:
     if report.data_docs:
         lines.append(f"Data Docs: {report.data_docs}")
     n_fail = len(report.failures)
-    lines.append("RESULT: PASSED" if report.success else
-                 f"RESULT: FAILED ({n_fail} of {report.n_expectations} expectations failed)")
+    lines.append(
+        "RESULT: PASSED"
+        if report.success
+        else f"RESULT: FAILED ({n_fail} of {report.n_expectations} expectations failed)"
+    )
     return "\n".join(lines)

@@ -15,8 +15,8 @@ os.environ["GX_ANALYTICS_ENABLED"] = "False"  # before great_expectations is imp
 import contextlib
 import datetime as dt
 import fcntl
-import hashlib
 import functools
+import hashlib
 import shutil
 import time
 import uuid
@@ -50,7 +50,7 @@ def data_docs_index(gx_root: Path | None = None) -> Path:
 
 
 def new_run_id() -> str:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return now.strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:8]
 
 
@@ -100,8 +100,10 @@ def _project_lock(root: Path):
 
 def _prune_history(root: Path, keep: int = KEEP_RUNS) -> None:
     """Keep the newest `keep` runs per suite in the results store and the Data Docs site."""
-    for base in (root / "uncommitted" / "validations",
-                 root / "uncommitted" / "data_docs" / "local_site" / "validations"):
+    for base in (
+        root / "uncommitted" / "validations",
+        root / "uncommitted" / "data_docs" / "local_site" / "validations",
+    ):
         if not base.is_dir():
             continue
         for suite_dir in base.iterdir():
@@ -130,23 +132,26 @@ def _make_gx_classes():
         with failures is validated again with :data:`FAILURE_RESULT_FORMAT` naming its key
         columns, whose result replaces the first (same result key)."""
 
-        def _run_validation_definitions(self, batch_parameters, expectation_parameters,
-                                         result_format, run_id):
+        def _run_validation_definitions(self, batch_parameters, expectation_parameters, result_format, run_id):
             frames = batch_parameters["frames"]
             index_columns = batch_parameters.get("index_columns", {})
             results = {}
             for vd in self.validation_definitions:
                 asset = vd.data.data_asset.name
-                run = functools.partial(vd.run, checkpoint_id=self.id, batch_parameters={"dataframe": frames[asset]},
-                                        expectation_parameters=expectation_parameters, run_id=run_id)
+                run = functools.partial(
+                    vd.run,
+                    checkpoint_id=self.id,
+                    batch_parameters={"dataframe": frames[asset]},
+                    expectation_parameters=expectation_parameters,
+                    run_id=run_id,
+                )
                 result = run(result_format=result_format)
                 if not result.success:
                     detail = dict(FAILURE_RESULT_FORMAT)
                     if index_columns.get(asset):
                         detail["unexpected_index_column_names"] = list(index_columns[asset])
                     result = run(result_format=detail)
-                key = self._build_result_key(validation_definition=vd, run_id=run_id,
-                                             batch_identifier=result.batch_id)
+                key = self._build_result_key(validation_definition=vd, run_id=run_id, batch_identifier=result.batch_id)
                 results[key] = result
             return results
 
@@ -197,16 +202,27 @@ def _to_failure(mart: str, er, params: dict, key: tuple[str, ...]) -> Failure:
     if cfg.type == "expect_column_to_exist":
         observed = "missing"
     return Failure(
-        mart=mart, expectation=cfg.type, column=column,
+        mart=mart,
+        expectation=cfg.type,
+        column=column,
         unexpected_count=res.get("unexpected_count"),
-        description=cfg.description or "", observed=observed, expected=expected,
-        examples=[str(e) for e in examples[:5]], error=_exception_message(er),
+        description=cfg.description or "",
+        observed=observed,
+        expected=expected,
+        examples=[str(e) for e in examples[:5]],
+        error=_exception_message(er),
     )
 
 
-def validate_connection(con: duckdb.DuckDBPyConnection, *, label: str = "warehouse",
-                        gx_root: Path | None = None, build_docs: bool = True,
-                        run_id: str | None = None, only=None) -> ValidationReport:
+def validate_connection(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    label: str = "warehouse",
+    gx_root: Path | None = None,
+    build_docs: bool = True,
+    run_id: str | None = None,
+    only=None,
+) -> ValidationReport:
     """Validate every mart of an open DuckDB connection (read-only is enough); `only`
     restricts the run to the named marts."""
     t0 = time.perf_counter()
@@ -222,8 +238,15 @@ def validate_connection(con: duckdb.DuckDBPyConnection, *, label: str = "warehou
     for plan in plans:
         notices.extend(plan.notices)
     if not plans:
-        return ValidationReport(label, run_id, False, [], notices + ["no marts found in schema marts"],
-                                None, {"load": t_load - t0, "total": time.perf_counter() - t0})
+        return ValidationReport(
+            label,
+            run_id,
+            False,
+            [],
+            notices + ["no marts found in schema marts"],
+            None,
+            {"load": t_load - t0, "total": time.perf_counter() - t0},
+        )
 
     root = Path(gx_root).resolve() if gx_root else gx_dir()
     _ensure_project(root)
@@ -277,8 +300,9 @@ def _expectation(gxe, spec: ExpectationSpec):
     kwargs = dict(spec.kwargs)
     if spec.row_filter:
         kwargs["row_condition"] = Column(spec.row_filter) == True  # noqa: E712 (builds a GX condition)
-    return getattr(gxe, spec.type)(**kwargs, description=spec.description,
-                                   meta={"dbt_rule": spec.rule.label()} if spec.rule else None)
+    return getattr(gxe, spec.type)(
+        **kwargs, description=spec.description, meta={"dbt_rule": spec.rule.label()} if spec.rule else None
+    )
 
 
 def _register_definitions(context, ds, plans: list[MartPlan]) -> list:
@@ -298,16 +322,24 @@ def _register_definitions(context, ds, plans: list[MartPlan]) -> list:
         except (KeyError, ValueError):
             batch_def = asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION_NAME)
         expectations = [_expectation(gxe, e) for e in plan.expectations]
-        suite = _replace(context.suites, gx.ExpectationSuite(
-            name=plan.mart, expectations=expectations,
-            meta={"mart": plan.mart, "key": list(plan.key), "declared_in": plan.declared_in}))
-        definitions.append(_replace(context.validation_definitions,
-                                    definition_cls(name=f"validate_{plan.mart}", data=batch_def, suite=suite)))
+        suite = _replace(
+            context.suites,
+            gx.ExpectationSuite(
+                name=plan.mart,
+                expectations=expectations,
+                meta={"mart": plan.mart, "key": list(plan.key), "declared_in": plan.declared_in},
+            ),
+        )
+        definitions.append(
+            _replace(
+                context.validation_definitions,
+                definition_cls(name=f"validate_{plan.mart}", data=batch_def, suite=suite),
+            )
+        )
     return definitions
 
 
-def _run_checkpoint(root: Path, plans: list[MartPlan], frames: dict, params: dict,
-                    run_id: str, build_docs: bool):
+def _run_checkpoint(root: Path, plans: list[MartPlan], frames: dict, params: dict, run_id: str, build_docs: bool):
     """The checkpoint result and the time of each step."""
     timings = {}
     t = time.perf_counter()
@@ -327,7 +359,9 @@ def _run_checkpoint(root: Path, plans: list[MartPlan], frames: dict, params: dic
     # No UpdateDataDocsAction: in GX 1.24 it rebuilds the whole site (index included) once
     # per validation result, i.e. 14 times; one build_data_docs call below does it once.
     checkpoint = _make_gx_classes()[0](
-        name=CHECKPOINT_NAME, validation_definitions=definitions, actions=[],
+        name=CHECKPOINT_NAME,
+        validation_definitions=definitions,
+        actions=[],
         result_format=RESULT_FORMAT,
     )
     checkpoint.id = _replace(context.checkpoints, checkpoint).id  # keep our subclass instance
@@ -336,12 +370,11 @@ def _run_checkpoint(root: Path, plans: list[MartPlan], frames: dict, params: dic
     result = checkpoint.run(
         batch_parameters={"frames": frames, "index_columns": {p.mart: p.key for p in plans}},
         expectation_parameters=params,
-        run_id=RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.timezone.utc)),
+        run_id=RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.UTC)),
     )
     lap("checkpoint")
     if build_docs:
-        resources = list(result.run_results.keys()) + [
-            ExpectationSuiteIdentifier(name=p.mart) for p in plans]
+        resources = list(result.run_results.keys()) + [ExpectationSuiteIdentifier(name=p.mart) for p in plans]
         context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=resources)
         lap("data_docs")
     return result, timings

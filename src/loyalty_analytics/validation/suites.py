@@ -88,36 +88,70 @@ EXTRA_RULES: tuple[ExtraRules, ...] = (
         mart="customer_rfm",
         regex={"rfm_cell": r"^R[1-5]F[1-5]M[1-5]$"},
         checks=(
-            row_check("chk_recency_within_T",
-                      "recency (first to last purchase) <= T (first purchase to observation end).",
-                      "m.recency <= m.T", ("recency", "T")),
-            row_check("chk_frequency_is_repeat_days", "frequency = n_purchase_days - 1 (lifetimes definition).",
-                      "m.frequency = m.n_purchase_days - 1", ("frequency", "n_purchase_days")),
-            row_check("chk_first_before_last_purchase", "first_purchase_date <= last_purchase_date.",
-                      "m.first_purchase_date <= m.last_purchase_date", ("first_purchase_date", "last_purchase_date")),
+            row_check(
+                "chk_recency_within_T",
+                "recency (first to last purchase) <= T (first purchase to observation end).",
+                "m.recency <= m.T",
+                ("recency", "T"),
+            ),
+            row_check(
+                "chk_frequency_is_repeat_days",
+                "frequency = n_purchase_days - 1 (lifetimes definition).",
+                "m.frequency = m.n_purchase_days - 1",
+                ("frequency", "n_purchase_days"),
+            ),
+            row_check(
+                "chk_first_before_last_purchase",
+                "first_purchase_date <= last_purchase_date.",
+                "m.first_purchase_date <= m.last_purchase_date",
+                ("first_purchase_date", "last_purchase_date"),
+            ),
         ),
     ),
     ExtraRules(
         mart="preference_score_backtest",
-        checks=(row_check("chk_repurchased_within_pairs", "n_repurchased <= n_pairs.",
-                          "m.n_repurchased <= m.n_pairs", ("n_repurchased", "n_pairs")),),
+        checks=(
+            row_check(
+                "chk_repurchased_within_pairs",
+                "n_repurchased <= n_pairs.",
+                "m.n_repurchased <= m.n_pairs",
+                ("n_repurchased", "n_pairs"),
+            ),
+        ),
     ),
     ExtraRules(
         mart="customer_cohorts",
-        checks=(row_check("chk_active_within_cohort", "active_customers <= cohort_size.",
-                          "m.active_customers <= m.cohort_size", ("active_customers", "cohort_size")),),
+        checks=(
+            row_check(
+                "chk_active_within_cohort",
+                "active_customers <= cohort_size.",
+                "m.active_customers <= m.cohort_size",
+                ("active_customers", "cohort_size"),
+            ),
+        ),
     ),
     ExtraRules(
         mart="customer_segments",
         checks=(
-            Check("chk_segment_in_profiles", "segment_id exists in segment_profiles (for its segmentation_model).",
-                  (Variant(("marts.segment_profiles",),
-                           "exists (select 1 from marts.segment_profiles p where p.segment_id = m.segment_id"
-                           " and p.segmentation_model = m.segmentation_model)"),),
-                  ("segment_id", "segmentation_model")),
+            Check(
+                "chk_segment_in_profiles",
+                "segment_id exists in segment_profiles (for its segmentation_model).",
+                (
+                    Variant(
+                        ("marts.segment_profiles",),
+                        "exists (select 1 from marts.segment_profiles p where p.segment_id = m.segment_id"
+                        " and p.segmentation_model = m.segmentation_model)",
+                    ),
+                ),
+                ("segment_id", "segmentation_model"),
+            ),
         ),
-        coverage=Coverage("marts.customer_rfm", "customer_id", "chk_customer_rfm_covered",
-                          "Every customer with a purchase (customer_rfm) has a segment row."),
+        coverage=Coverage(
+            "marts.customer_rfm",
+            "customer_id",
+            "chk_customer_rfm_covered",
+            "Every customer with a purchase (customer_rfm) has a segment row.",
+        ),
     ),
     ExtraRules(mart="customer_clv", row_count_equals="customer_rfm"),
     ExtraRules(mart="customer_360", row_count_equals="customer_rfm"),
@@ -126,9 +160,12 @@ EXTRA_RULES: tuple[ExtraRules, ...] = (
         mart="stamp_mission",
         checks=(
             # dense: a category's products share its rank, so ranks_without_gaps (1..N rows) does not fit
-            row_check("chk_category_rank_without_gap", "Category ranks run 1..N (dense) without gaps per customer.",
-                      "m.category_rank = dense_rank() over (partition by m.customer_id order by m.category_rank)",
-                      ("category_rank",)),
+            row_check(
+                "chk_category_rank_without_gap",
+                "Category ranks run 1..N (dense) without gaps per customer.",
+                "m.category_rank = dense_rank() over (partition by m.customer_id order by m.category_rank)",
+                ("category_rank",),
+            ),
         ),
     ),
 )
