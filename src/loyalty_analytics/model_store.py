@@ -4,7 +4,8 @@
 
 * **version** = package version + a short hash of (model name, hyper-parameters, random_state,
   data fingerprint, cut date, model code): equal inputs give the equal version; a new seed, new
-  data or changed model code a new one. It is known before fitting, so a caller can reuse a stored version instead of refitting.
+  data or changed model code a new one. It is known before fitting, so a caller can reuse a stored
+  version instead of refitting.
 * **atomic**: an artifact is written into a temporary sibling folder and renamed into place, so a
   reader never sees half an artifact; an existing version is reused, never rewritten.
 * **no pickles**: weights are read back with ``np.load(allow_pickle=False)`` or
@@ -34,8 +35,18 @@ from . import __version__, paths
 METADATA_FILE = "metadata.json"
 # what every artifact's metadata.json says about the model (tests check the list)
 METADATA_FIELDS = (
-    "model_name", "version", "class", "params", "random_state", "data_fingerprint", "cut_date",
-    "trained_at", "fit_seconds", "sizes", "vocabularies", "package_version",
+    "model_name",
+    "version",
+    "class",
+    "params",
+    "random_state",
+    "data_fingerprint",
+    "cut_date",
+    "trained_at",
+    "fit_seconds",
+    "sizes",
+    "vocabularies",
+    "package_version",
 )
 _PACKAGE = __name__.split(".")[0]
 

@@ -132,10 +132,13 @@ def make_raw_synthetic(n_customers: int = 500, n_products: int = 200, seed: int 
 def _simple_preference(lines: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     hist = lines.loc[lines["purchased_at"] < pd.Timestamp(CUT_DATE) + pd.Timedelta(days=1)]
     hist = hist.merge(products[["product_code", "category_major"]], on="product_code")
-    cnt = hist.groupby(["affiliate_code", "customer_id", "product_code", "category_major"]).size().rename("n").reset_index()
+    keys = ["affiliate_code", "customer_id", "product_code", "category_major"]
+    cnt = hist.groupby(keys).size().rename("n").reset_index()
     cat_share = (
-        hist.groupby(["customer_id", "category_major"]).size() / hist.groupby("customer_id").size()
-    ).rename("share").reset_index()
+        (hist.groupby(["customer_id", "category_major"]).size() / hist.groupby("customer_id").size())
+        .rename("share")
+        .reset_index()
+    )
     cnt = cnt.merge(cat_share, on=["customer_id", "category_major"])
     buy_level = np.minimum(cnt["n"].to_numpy(), 5)
     cat_level = np.round(5 * cnt["share"].to_numpy())
@@ -164,17 +167,26 @@ class TrueScoreRecommender:
     def __init__(self, true_scores: np.ndarray):
         self.true_scores = np.asarray(true_scores, dtype=np.float32)
 
-    def fit(self, data: InteractionData, seed: int = 0) -> "TrueScoreRecommender":
+    def fit(self, data: InteractionData, seed: int = 0) -> TrueScoreRecommender:
         return self
 
     def score(self, customer_idx: np.ndarray) -> np.ndarray:
         return self.true_scores[np.asarray(customer_idx)]
 
 
-def interaction_data_from_indices(customer_idx, product_idx, affiliate_idx, purchased_at, *, n_customers: int,
-                                  n_products: int, n_affiliates: int, cut_date: dt.date) -> InteractionData:
+def interaction_data_from_indices(
+    customer_idx,
+    product_idx,
+    affiliate_idx,
+    purchased_at,
+    *,
+    n_customers: int,
+    n_products: int,
+    n_affiliates: int,
+    cut_date: dt.date,
+) -> InteractionData:
     """A hand-made InteractionData: one line per (customer, product, affiliate, time), every
-    product sold where it was bought, blank customer and product features."""
+    product sold where it was bought, no customer attributes and no product categories."""
     n_lines = len(customer_idx)
     lines = pd.DataFrame(
         {
@@ -194,12 +206,8 @@ def interaction_data_from_indices(customer_idx, product_idx, affiliate_idx, purc
         product_codes=np.array([f"P{j}" for j in range(n_products)], dtype=object),
         affiliate_codes=np.array([f"A0{k + 1}" for k in range(n_affiliates)], dtype=object),
         lines=lines,
-        customer_features=pd.DataFrame(
-            {"gender": np.zeros(n_customers, np.int8), "age_band": np.zeros(n_customers, np.int16),
-             "region_idx": np.zeros(n_customers, np.int16)}
-        ),
-        product_features=pd.DataFrame({"major_idx": np.zeros(n_products, np.int16),
-                                       "middle_idx": np.zeros(n_products, np.int16)}),
+        customer_features=pd.DataFrame(index=pd.RangeIndex(n_customers)),
+        product_features=pd.DataFrame(index=pd.RangeIndex(n_products)),
         assortment=assortment,
         cut_date=cut_date,
     )

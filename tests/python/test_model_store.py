@@ -22,6 +22,7 @@ from loyalty_analytics.recommenders.baselines import (  # noqa: E402
     CooccurrenceRecommender,
     PersonalFrequencyRecommender,
     PopularityRecommender,
+    TIFUKNNRecommender,
 )
 from loyalty_analytics.recommenders.evaluation import evaluate  # noqa: E402
 from loyalty_analytics.recommenders.preference_nn import PreferenceNN  # noqa: E402
@@ -35,6 +36,7 @@ MODELS = {
     "personal_frequency_decay": lambda seed: PersonalFrequencyRecommender(half_life_days=30, random_state=seed),
     "als": lambda seed: ALSRecommender(factors=4, iterations=5, random_state=seed),
     "cooccurrence": lambda seed: CooccurrenceRecommender(random_state=seed),
+    "tifu_knn": lambda seed: TIFUKNNRecommender(n_neighbors=20, random_state=seed),
     "preference_nn": lambda seed: PreferenceNN(epochs=2, min_total_steps=0, **FAST, random_state=seed),
     "sequential_gru": lambda seed: SequentialRecommender(epochs=1, **FAST, random_state=seed),
     "sequential_attention": lambda seed: SequentialRecommender(arch="attention", epochs=1, **FAST, random_state=seed),
@@ -82,8 +84,18 @@ def test_loaded_models_keep_their_training_figures(stored, small_data):
 def test_artifact_folder_has_metadata_and_plain_weights(stored, small_data):
     for key, (model, path) in stored.items():
         meta = json.loads((path / "metadata.json").read_text())
-        assert {"model_name", "version", "class", "params", "random_state", "data_fingerprint", "cut_date",
-                "trained_at", "fit_seconds", "sizes"} <= set(meta), key
+        assert {
+            "model_name",
+            "version",
+            "class",
+            "params",
+            "random_state",
+            "data_fingerprint",
+            "cut_date",
+            "trained_at",
+            "fit_seconds",
+            "sizes",
+        } <= set(meta), key
         assert meta["model_name"] == model.name and meta["version"] == path.name and meta["random_state"] == 7
         assert meta["cut_date"] == "2021-06-30" and meta["params"] == model.get_params()
         assert meta["sizes"]["n_customers"] == small_data.n_customers and meta["fit_seconds"] >= 0
@@ -120,8 +132,9 @@ def test_version_ignores_the_order_the_warehouse_returned_the_lines_in(small_dat
 
 
 def test_store_models_reuses_an_identical_version(small_data, tmp_path, monkeypatch):
-    first = jobs.store_models([PopularityRecommender(), ALSRecommender(factors=4, iterations=5)], small_data,
-                              "evaluation", root=tmp_path)
+    first = jobs.store_models(
+        [PopularityRecommender(), ALSRecommender(factors=4, iterations=5)], small_data, "evaluation", root=tmp_path
+    )
     assert first["artifact_path"].map(model_store.is_stored).all()
     mtimes = [(tmp_path / p / "metadata.json").stat().st_mtime_ns for p in first["artifact_path"]]
 
@@ -130,16 +143,21 @@ def test_store_models_reuses_an_identical_version(small_data, tmp_path, monkeypa
 
     monkeypatch.setattr(ALSRecommender, "fit", no_refit)
     monkeypatch.setattr(PopularityRecommender, "fit", no_refit)
-    again = jobs.store_models([PopularityRecommender(), ALSRecommender(factors=4, iterations=5)], small_data,
-                              "evaluation", root=tmp_path)
+    again = jobs.store_models(
+        [PopularityRecommender(), ALSRecommender(factors=4, iterations=5)], small_data, "evaluation", root=tmp_path
+    )
     assert again.equals(first)
     assert [(tmp_path / p / "metadata.json").stat().st_mtime_ns for p in again["artifact_path"]] == mtimes
     assert list(first["model_name"]) == ["popularity", "als"] and set(first["used_for"]) == {"evaluation"}
 
 
 def test_apply_loads_the_registry_and_rejects_other_vocabularies(small_data, tmp_path):
-    registry = jobs.store_models([PopularityRecommender(), PreferenceNN(epochs=1, min_total_steps=0, **FAST)],
-                                 small_data, "published", root=tmp_path)
+    registry = jobs.store_models(
+        [PopularityRecommender(), PreferenceNN(epochs=1, min_total_steps=0, **FAST)],
+        small_data,
+        "published",
+        root=tmp_path,
+    )
     recs = jobs.recommend(registry, small_data, n=3)
     assert set(recs["model_name"]) == {"popularity", "preference_nn"}
     assert set(recs["model_version"]) == set(registry["version"])

@@ -10,14 +10,16 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from recsys_fixtures import make_synthetic_data  # noqa: E402
+from recsys_fixtures import CUT_DATE, make_raw_synthetic, make_synthetic_data  # noqa: E402
 
 from loyalty_analytics.recommenders import preference_nn, sequential  # noqa: E402
 from loyalty_analytics.recommenders.baselines import PopularityRecommender  # noqa: E402
+from loyalty_analytics.recommenders.data import build_interaction_data  # noqa: E402
 from loyalty_analytics.recommenders.evaluation import evaluate  # noqa: E402
 from loyalty_analytics.recommenders.preference_nn import PreferenceNN  # noqa: E402
 from loyalty_analytics.recommenders.sequential import SequentialRecommender  # noqa: E402
@@ -84,9 +86,11 @@ def test_validation_rmse_reported_and_beats_mean(fixture_data, pnn):
     assert pnn.history_ and {"epoch", "train_nll_per_line", "seconds"} <= set(pnn.history_[0])
     assert pnn.history_[-1]["train_nll_per_line"] < pnn.history_[0]["train_nll_per_line"]
     assert pnn.preference_history_ and {"epoch", "val_rmse", "seconds"} <= set(pnn.preference_history_[0])
-    p = pnn.predict_preference(data.preference["customer_idx"].to_numpy()[:50],
-                               data.preference["product_idx"].to_numpy()[:50],
-                               data.preference["affiliate_idx"].to_numpy()[:50])
+    p = pnn.predict_preference(
+        data.preference["customer_idx"].to_numpy()[:50],
+        data.preference["product_idx"].to_numpy()[:50],
+        data.preference["affiliate_idx"].to_numpy()[:50],
+    )
     assert p.shape == (50,) and np.all((p >= 0) & (p <= 5))
 
 
@@ -135,7 +139,7 @@ def test_preference_nn_refit_moves_customers_to_their_optimum(fixture_data):
         net = model.net_
         emb = net.customer.weight.detach()[torch.from_numpy(active)].clone().requires_grad_(True)
         u = emb + net.prior(model.customer_features_[torch.from_numpy(active)]).detach()
-        v = net.products(model.major_idx_, model.middle_idx_).detach()
+        v = net.products(model.product_features_, model.candidates_).detach()
         loss = model._purchase_nll(net, model._prepare(data), active, u, v) + model.customer_l2 * emb.pow(2).sum()
         loss.backward()
         return float(emb.grad.norm()), float(loss.detach())
@@ -186,7 +190,7 @@ def test_sequential_score_shape_dtype(next_session):
     assert s.shape == (len(idx), train.n_products) and s.dtype == np.float32
     assert np.isfinite(s).all()
     np.testing.assert_allclose(s[0], s[-1], rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(model.score(idx, batch_size=2), s, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.concatenate([model.score(idx[:2]), model.score(idx[2:])]), s, rtol=1e-5, atol=1e-5)
 
 
 def test_session_table_is_time_ordered(fixture_data):
@@ -229,11 +233,84 @@ def test_same_seed_same_scores(small_data, make):
 # ---------------------------------------------------------------- vectorisation guard
 @pytest.mark.parametrize("module", [preference_nn, sequential])
 def test_no_python_loops_over_customers(module):
-    """Loops are allowed over epochs, batches (``s``) and module lists (``emb``) only; every
-    per-customer / per-line computation is array or tensor algebra."""
+    """Loops are allowed over epochs, batches (``s``, ``block``) and module lists (``emb``) only;
+    every per-customer / per-line computation is array or tensor algebra."""
     tree = ast.parse(Path(module.__file__).read_text())
     targets = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.For, ast.While)):
             targets.add(ast.unparse(node.target) if isinstance(node, ast.For) else "while")
-    assert targets <= {"epoch", "s", "emb"}, targets
+    assert targets <= {"epoch", "s", "block", "emb"}, targets
+
+
+# ---------------------------------------------------------------- whatever customer attributes exist
+def _attribute_frames(kind: str, cold: np.ndarray):
+    """The fixture's lines without the history of the ``cold`` customers, and a customers
+    frame with no attribute, one informative categorical one, or several mixed ones."""
+    lines, customers, products, true_scores = make_raw_synthetic(n_customers=500, n_products=200, seed=0)
+    is_cold = lines["customer_id"].isin(customers["customer_id"].to_numpy()[cold])
+    lines = lines[~(is_cold & (lines["purchased_at"] < pd.Timestamp(CUT_DATE) + pd.Timedelta(days=1)))]
+    rng = np.random.default_rng(1)
+    frame = customers[["customer_id"]].copy()
+    if kind == "one":  # the planted taste depends on sex × age
+        frame["segment"] = customers["gender"] + "/" + customers["age_band"]
+    elif kind == "mixed":
+        age = customers["age_band"].str.extract(r"(\d+)", expand=False).astype(float) + rng.integers(0, 10, 500)
+        frame["age_years"] = age.where(rng.random(500) > 0.1)  # numeric, many values -> quantile bins
+        frame["sex"] = customers["gender"].where(rng.random(500) > 0.1)  # text with gaps
+        frame["household_size"] = rng.integers(1, 6, 500)  # few numbers -> one level each
+        frame["member"] = rng.random(500) > 0.5  # boolean
+    return lines, frame, products, true_scores
+
+
+def _cold_quality(model, data, cold, true_scores) -> float:
+    """Mean Spearman correlation of the cold customers' scores with their planted scores."""
+    from scipy.stats import spearmanr
+
+    scores = model.score(cold)
+    return float(np.mean([spearmanr(scores[i], true_scores[c]).statistic for i, c in enumerate(cold)]))
+
+
+ATTRIBUTE_MODELS = {
+    "preference_nn": lambda: PreferenceNN(epochs=3, min_total_steps=300, **FAST),
+    "sequential_gru": lambda: SequentialRecommender(epochs=2, **FAST),
+}
+
+
+@pytest.mark.parametrize("name", list(ATTRIBUTE_MODELS))
+def test_any_customer_attributes_work_and_informative_ones_help_cold_customers(name):
+    cold = np.arange(0, 500, 5)
+    fitted = {}
+    for kind in ("none", "one", "mixed"):
+        lines, customers, products, true_scores = _attribute_frames(kind, cold)
+        data, _ = build_interaction_data(lines, customers, products, None, CUT_DATE)
+        assert not data.has_history()[cold].any()
+        model = ATTRIBUTE_MODELS[name]().fit(data)
+        scores = model.score(cold)
+        assert scores.shape == (len(cold), data.n_products) and np.isfinite(scores).all()
+        fitted[kind] = (model, data, scores)
+    # no attribute: every cold customer gets the same scores
+    assert list(fitted["none"][1].customer_features.columns) == []
+    np.testing.assert_allclose(fitted["none"][2], fitted["none"][2][[0]].repeat(len(cold), 0), rtol=1e-5, atol=1e-5)
+    # one categorical attribute: cold customers of the same segment agree, of different segments differ
+    segment = fitted["one"][1].customer_features["segment"].to_numpy()[cold]
+    same = np.flatnonzero(segment == segment[0])
+    other = np.flatnonzero(segment != segment[0])
+    np.testing.assert_allclose(
+        fitted["one"][2][same], fitted["one"][2][[same[0]]].repeat(len(same), 0), rtol=1e-5, atol=1e-5
+    )
+    assert not np.allclose(fitted["one"][2][0], fitted["one"][2][other[0]])
+    # ... and, being informative, ranks the cold customers' products closer to the planted truth
+    true_scores = make_raw_synthetic(n_customers=500, n_products=200, seed=0)[3]
+    assert (
+        _cold_quality(fitted["one"][0], fitted["one"][1], cold, true_scores)
+        > _cold_quality(fitted["none"][0], fitted["none"][1], cold, true_scores) + 0.02
+    )
+    # several mixed columns: numbers with many values in quantile bins, few numbers / booleans /
+    # text as levels, gaps as unknown (0)
+    features = fitted["mixed"][1].customer_features
+    assert list(features.columns) == ["age_years", "sex", "household_size", "member"]
+    assert features["age_years"].max() == len(fitted["mixed"][1].attribute_levels["age_years"]) <= 8
+    assert (features["age_years"] == 0).any() and (features["sex"] == 0).any()
+    assert fitted["mixed"][1].attribute_levels["household_size"].tolist() == ["1", "2", "3", "4", "5"]
+    assert fitted["mixed"][1].attribute_levels["member"].tolist() == ["False", "True"]

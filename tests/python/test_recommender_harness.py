@@ -9,13 +9,13 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from recsys_fixtures import interaction_data_from_indices, make_synthetic_data
 
 from loyalty_analytics.recommenders.baselines import PersonalFrequencyRecommender, PopularityRecommender
 from loyalty_analytics.recommenders.data import InteractionData, Recommender, build_interaction_data
 from loyalty_analytics.recommenders.evaluation import evaluate, split_customers
 from loyalty_analytics.recommenders.oracle import OracleRecommender
 from loyalty_analytics.recommenders.topk import recommend_per_affiliate, stable_topk
-from recsys_fixtures import interaction_data_from_indices, make_synthetic_data
 
 CUT = dt.date(2021, 6, 30)
 
@@ -114,7 +114,13 @@ def test_build_interaction_data_tiny():
     assert data.lines.purchased_at.max() == pd.Timestamp("2021-06-30 10:00")
     assert len(data.lines) == 13
     assert {(int(c), int(p)) for c, p in truth.itertuples(index=False)} == {
-        (0, 0), (0, 3), (1, 4), (2, 5), (3, 1), (3, 2), (4, 0)
+        (0, 0),
+        (0, 3),
+        (1, 4),
+        (2, 5),
+        (3, 1),
+        (3, 2),
+        (4, 0),
     }
     ln = data.lines
     assert ln.dtypes["customer_idx"] == np.int32 and ln.dtypes["product_idx"] == np.int32
@@ -123,11 +129,17 @@ def test_build_interaction_data_tiny():
     assert sorted(ln.session_id.unique()) == list(range(ln.session_id.nunique()))
     for _, g in ln.groupby("customer_idx"):
         assert g.sort_values("purchased_at").session_id.is_monotonic_increasing
-    cf = data.customer_features
-    assert cf.gender.tolist() == [0, 1, 0, -1, 1, 0]
-    assert cf.age_band.tolist() == [20, 30, 40, 50, 0, 60]
-    assert cf.region_idx.tolist() == [1, 2, 0, 1, 3, 2]
-    assert data.product_features.major_idx.tolist() == [1, 1, 2, 2, 3, 0]
+    cf = data.customer_features  # one code column per attribute: 0 unknown, k = levels[k - 1]
+    assert list(cf.columns) == ["gender", "age_band", "region_code"]
+    assert cf.gender.tolist() == [1, 2, 1, 0, 2, 1]
+    assert cf.age_band.tolist() == [1, 2, 3, 4, 0, 5]
+    assert cf.region_code.tolist() == [1, 2, 0, 1, 3, 2]
+    assert data.attribute_levels["gender"].tolist() == ["female", "male"]
+    assert data.attribute_levels["age_band"].tolist() == ["20대", "30대", "40대", "50대", "60대"]
+    # L.Point's category_major / category_middle are the generic levels 1 and 2
+    assert list(data.product_features.columns) == ["category_1", "category_2"]
+    assert data.product_features.category_1.tolist() == [1, 1, 2, 2, 3, 0]
+    assert data.category_levels["category_1"].tolist() == ["M1", "M2", "M3"]
     assert data.assortment.tolist() == [
         [True, False, False, True, False, True],
         [False, True, True, False, False, False],
@@ -304,9 +316,7 @@ def test_recommend_per_affiliate_deterministic_and_subset(synth):
     some = data.customer_ids[[3, 7, 11]]
     r3 = recommend_per_affiliate(model, data, n=10, customers=some)
     assert set(r3.customer_id) <= set(some)
-    pd.testing.assert_frame_equal(
-        r3.reset_index(drop=True), r1[r1.customer_id.isin(some)].reset_index(drop=True)
-    )
+    pd.testing.assert_frame_equal(r3.reset_index(drop=True), r1[r1.customer_id.isin(some)].reset_index(drop=True))
 
 
 def test_recommend_few_candidates():
@@ -353,8 +363,9 @@ def _large_data(n_customers=30_000, n_products=1_933, n_lines=600_000, seed=0) -
     p = rng.integers(0, n_products, n_lines).astype(np.int32)
     a = (p % 6).astype(np.int16)
     purchased_at = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 4000, n_lines), unit="h")
-    return interaction_data_from_indices(c, p, a, purchased_at, n_customers=n_customers, n_products=n_products,
-                                         n_affiliates=6, cut_date=CUT)
+    return interaction_data_from_indices(
+        c, p, a, purchased_at, n_customers=n_customers, n_products=n_products, n_affiliates=6, cut_date=CUT
+    )
 
 
 def test_scoring_30k_by_1933_timing():

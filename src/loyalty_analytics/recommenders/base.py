@@ -36,14 +36,26 @@ _NOT_VERSIONED = frozenset({"verbose"})
 
 def data_fingerprint(data: InteractionData) -> str:
     """Short hash of everything a recommender can learn from: history lines, vocabularies,
-    features, assortment, preference scores and the cut date (cached on ``data``). Lines and
-    preference rows are hashed in a canonical order: the warehouse returns lines that tie on
-    (customer, session, time, product) in any order, and the same data must keep its version."""
+    features (attribute and category names and codes), assortment, preference scores and the cut
+    date (cached on ``data``). Lines and preference rows are hashed in a canonical order: the
+    warehouse returns lines that tie on (customer, session, time, product) in any order, and the
+    same data must keep its version."""
     if "fingerprint" not in data._cache:
-        parts = [str(data.cut_date), data.customer_ids, data.product_codes, data.affiliate_codes, data.assortment,
-                 *_canonical_columns(data.lines),
-                 *(frame[column].to_numpy() for frame in (data.customer_features, data.product_features)
-                   for column in frame.columns)]
+        parts = [
+            str(data.cut_date),
+            data.customer_ids,
+            data.product_codes,
+            data.affiliate_codes,
+            data.assortment,
+            *_canonical_columns(data.lines),
+            *data.customer_features.columns,
+            *data.product_features.columns,
+            *(
+                frame[column].to_numpy()
+                for frame in (data.customer_features, data.product_features)
+                for column in frame.columns
+            ),
+        ]
         if data.preference is not None:
             parts += _canonical_columns(data.preference)
         data._cache["fingerprint"] = model_store.fingerprint(*parts)
@@ -59,13 +71,19 @@ def _canonical_columns(frame) -> list[np.ndarray]:
 
 def pack_csr(name: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
     """A csr matrix as plain arrays for ``weights.npz``."""
-    return {f"{name}.data": matrix.data, f"{name}.indices": matrix.indices, f"{name}.indptr": matrix.indptr,
-            f"{name}.shape": np.asarray(matrix.shape, dtype=np.int64)}
+    return {
+        f"{name}.data": matrix.data,
+        f"{name}.indices": matrix.indices,
+        f"{name}.indptr": matrix.indptr,
+        f"{name}.shape": np.asarray(matrix.shape, dtype=np.int64),
+    }
 
 
 def unpack_csr(name: str, weights: dict) -> sp.csr_matrix:
-    return sp.csr_matrix((weights[f"{name}.data"], weights[f"{name}.indices"], weights[f"{name}.indptr"]),
-                         shape=tuple(int(n) for n in weights[f"{name}.shape"]))
+    return sp.csr_matrix(
+        (weights[f"{name}.data"], weights[f"{name}.indices"], weights[f"{name}.indptr"]),
+        shape=tuple(int(n) for n in weights[f"{name}.shape"]),
+    )
 
 
 def _write_weights(file: Path, weights: dict) -> None:
@@ -104,8 +122,9 @@ class RecommenderBase:
 
     def version_for(self, data: InteractionData) -> str:
         """The version ``fit(data)`` will get: known before fitting, so a stored one can be reused."""
-        return model_store.artifact_version(self.name, self._versioned_params(), self.random_state,
-                                            data_fingerprint(data), data.cut_date)
+        return model_store.artifact_version(
+            self.name, self._versioned_params(), self.random_state, data_fingerprint(data), data.cut_date
+        )
 
     # ------------------------------------------------------------------ fitting
     def fit(self, data: InteractionData):
@@ -134,7 +153,7 @@ class RecommenderBase:
         self.data_fingerprint_ = data_fingerprint(data)
         self.n_customers_, self.n_products_, self.n_affiliates_ = data.n_customers, data.n_products, data.n_affiliates
         self.n_history_lines_ = int(len(data.lines))
-        self.trained_at_ = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        self.trained_at_ = dt.datetime.now(dt.UTC).replace(microsecond=0)
         self.fit_seconds_ = float(seconds)
         self.version_ = self.version_for(data)
 
@@ -163,10 +182,17 @@ class RecommenderBase:
             "cut_date": self.cut_date_.isoformat(),
             "trained_at": self.trained_at_.isoformat().replace("+00:00", "Z"),
             "fit_seconds": round(self.fit_seconds_, 3),
-            "sizes": {"n_customers": self.n_customers_, "n_products": self.n_products_,
-                      "n_affiliates": self.n_affiliates_, "n_history_lines": self.n_history_lines_},
-            "vocabularies": {"customer_ids": self.customer_ids_.tolist(), "product_codes": self.product_codes_.tolist(),
-                             "affiliate_codes": self.affiliate_codes_.tolist()},
+            "sizes": {
+                "n_customers": self.n_customers_,
+                "n_products": self.n_products_,
+                "n_affiliates": self.n_affiliates_,
+                "n_history_lines": self.n_history_lines_,
+            },
+            "vocabularies": {
+                "customer_ids": self.customer_ids_.tolist(),
+                "product_codes": self.product_codes_.tolist(),
+                "affiliate_codes": self.affiliate_codes_.tolist(),
+            },
             "fitted": {name: getattr(self, name) for name in self._summary_attributes},
             "weights_file": self.weights_file,
             "package_version": __version__,
@@ -175,8 +201,9 @@ class RecommenderBase:
     def save(self, path: str | Path) -> Path:
         """Store the fitted model in the folder ``path`` (atomically; an existing one is kept)."""
         path = Path(path)
-        model_store.write_artifact(path, self.metadata(), lambda folder: _write_weights(folder / self.weights_file,
-                                                                                         self._weights()))
+        model_store.write_artifact(
+            path, self.metadata(), lambda folder: _write_weights(folder / self.weights_file, self._weights())
+        )
         return path
 
     @classmethod

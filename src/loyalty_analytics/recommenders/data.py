@@ -15,11 +15,15 @@ Index conventions (stable, documented for the model writers):
   in ``lines``; position = product index.
 * affiliates: ``affiliate_codes`` as given, else sorted distinct affiliate codes of the
   lines. Lines at other affiliates are dropped.
-* customer_features: gender int8 (0 female, 1 male, -1 unknown), age_band int16 (the
-  first number in the band, e.g. 20 for '20대'/'20s'/20; 0 unknown), region_idx int16
-  (0 unknown, 1.. = position in ``region_codes`` + 1).
-* product_features: major_idx / middle_idx int16 (0 unknown, 1.. = position in
-  ``category_majors`` / ``category_middles`` + 1).
+* customer_features: one int16 column per customer attribute (the columns of ``customers``
+  other than customer_id, whatever they are): 0 unknown, k = ``attribute_levels[name][k - 1]``.
+  Text / boolean / categorical columns → one level per distinct value (sorted); numeric columns
+  → one level per distinct value when there are at most ``NUMERIC_BINS`` of them, else
+  ``NUMERIC_BINS`` quantile bins. Attributes without any known value are dropped; no
+  attribute at all is fine (an empty frame).
+* product_features: one int16 column per category level present in ``products``
+  (``category_1`` top … ``category_3``; L.Point's ``category_major`` / ``category_middle`` map
+  onto ``category_1`` / ``category_2``): 0 unknown (no category), k = ``category_levels[level][k - 1]``.
 * lines.session_id: dense int64 over the history, increasing in time within a customer
   (sessions ordered by (customer, first line time, original session id)).
 """
@@ -35,9 +39,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 __all__ = [
+    "CATEGORY_LEVELS",
     "InteractionData",
     "Recommender",
     "build_interaction_data",
+    "encode_attribute",
     "to_date",
 ]
 
@@ -68,17 +74,16 @@ def _sorted_str(*arrays) -> np.ndarray:
 class InteractionData:
     customer_ids: np.ndarray  # str (object); position = customer index
     product_codes: np.ndarray  # str (object); position = product index
-    affiliate_codes: np.ndarray  # str (object), e.g. ['A01', ..., 'A06']
+    affiliate_codes: np.ndarray  # str (object), e.g. ['A01', ..., 'A06'] or one business unit ['ALL']
     lines: pd.DataFrame  # history lines (see module docstring)
-    customer_features: pd.DataFrame  # gender int8, age_band int16, region_idx int16
-    product_features: pd.DataFrame  # major_idx int16, middle_idx int16
+    customer_features: pd.DataFrame  # one int16 code column per customer attribute (0 unknown); may have none
+    product_features: pd.DataFrame  # one int16 code column per category level category_1..3 (0 unknown)
     assortment: np.ndarray  # bool [n_affiliates, n_products]
     cut_date: _dt.date
     preference: pd.DataFrame | None = None  # customer_idx, product_idx, affiliate_idx, preference_score
-    # vocabularies behind the *_idx feature columns (index k+1 <-> vocabulary[k]; 0 = unknown)
-    region_codes: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
-    category_majors: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
-    category_middles: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    # the labels behind the code columns (code k <-> labels[k - 1]; 0 = unknown)
+    attribute_levels: dict = field(default_factory=dict)  # attribute name -> labels
+    category_levels: dict = field(default_factory=dict)  # category_1.. -> labels
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __repr__(self) -> str:
@@ -160,6 +165,28 @@ class InteractionData:
             self._cache["days"] = np.bincount(d["c"].to_numpy(), minlength=self.n_customers).astype(np.int64)
         return self._cache["days"]
 
+    def top_categories(self) -> np.ndarray:
+        """int64 [n_products]: the product's top-level category code (0 = unknown or no categories)."""
+        if len(self.product_features.columns):
+            return self.product_features.iloc[:, 0].to_numpy().astype(np.int64)
+        return np.zeros(self.n_products, dtype=np.int64)
+
+    def products_sold(self) -> np.ndarray:
+        """bool [n_products]: bought at least once in the history (at any affiliate)."""
+        return np.asarray(self.assortment, dtype=bool).any(axis=0)
+
+    def candidate_products(self, max_candidates: int | None) -> np.ndarray:
+        """Sorted product indices: every product bought in the history, or — when there are more
+        than ``max_candidates`` (None: no limit) — the ``max_candidates`` with the most distinct
+        buyers (ties: more lines, then the lower index). The neural models' softmax covers these."""
+        sold = np.flatnonzero(self.products_sold())
+        if max_candidates is None or len(sold) <= max_candidates:
+            return sold
+        bought = self.bought_matrix()
+        buyers, lines = np.asarray(bought.getnnz(axis=0))[sold], np.asarray(bought.sum(axis=0)).ravel()[sold]
+        order = np.lexsort((sold, -lines, -buyers))
+        return np.sort(sold[order[:max_candidates]])
+
     def has_history(self) -> np.ndarray:
         """bool [n_customers]: customer has at least one history line."""
         return np.asarray(self.bought_matrix().getnnz(axis=1) > 0)
@@ -172,64 +199,60 @@ class Recommender(Protocol):
 
     name: str  # becomes model_name in the metrics / recommendations tables
 
-    def fit(self, data: InteractionData) -> "Recommender": ...
+    def fit(self, data: InteractionData) -> Recommender: ...
 
     def score(self, customer_idx: np.ndarray) -> np.ndarray:
         """float32 [len(customer_idx), n_products]; higher = more likely bought after the cut."""
         ...
 
 
-_GENDER = {"female": 0, "f": 0, "여성": 0, "여": 0, "2": 0, "male": 1, "m": 1, "남성": 1, "남": 1, "1": 1}
-
-
-def _gender_codes(s: pd.Series) -> np.ndarray:
-    g = s.astype(object).map(lambda v: _GENDER.get(str(v).strip().lower(), -1) if pd.notna(v) else -1)
-    return g.to_numpy(dtype=np.int8)
-
-
-def _age_codes(s: pd.Series) -> np.ndarray:
-    num = pd.to_numeric(s.astype(object).astype(str).str.extract(r"(\d+)", expand=False), errors="coerce")
-    return num.fillna(0).astype(np.int16).to_numpy()
-
-
-def _vocab_idx(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    vocab = _sorted_str(s)
-    idx = _codes(s.astype(object).where(s.notna(), None).map(lambda v: None if v is None else str(v)), vocab) + 1
-    return idx.astype(np.int16), vocab
-
+# Generic product category levels (top first) and the L.Point names that map onto them.
+CATEGORY_LEVELS = ("category_1", "category_2", "category_3")
+CATEGORY_ALIASES = {"category_major": "category_1", "category_middle": "category_2"}
+NUMERIC_BINS = 8  # numeric customer attributes with more distinct values become this many quantile bins
 
 HISTORY_COLUMNS = ["customer_idx", "product_idx", "affiliate_idx", "purchased_at", "session_id", "quantity", "amount"]
 
 
 def build_interaction_data(
     lines: pd.DataFrame,
-    customers: pd.DataFrame,
-    products: pd.DataFrame,
+    customers: pd.DataFrame | None,
+    products: pd.DataFrame | None,
     preference: pd.DataFrame | None,
     cut_date,
     affiliate_codes=None,
 ) -> tuple[InteractionData, pd.DataFrame]:
     """lines columns: customer_id, product_code, affiliate_code, purchased_at, session_id
-    (varchar), quantity, amount — ALL lines (history and after). customers: customer_id,
-    gender ('female'/'male'), age_band, region_code. products: product_code, product_name,
-    category_major, category_middle. preference: affiliate_code, customer_id, product_code,
-    preference_score (already as of cut_date).
+    (the receipt / basket), quantity, amount — ALL lines (history and after); one business
+    unit is one affiliate code. customers: customer_id + any attribute columns (or none, or
+    None). products: product_code + optional product_name and category_1..3 (or L.Point's
+    category_major / category_middle), or None. preference: affiliate_code, customer_id,
+    product_code, preference_score (already as of cut_date).
 
     Returns (history up to and including cut_date as InteractionData over ALL
     customers/products, truth = distinct (customer_idx int32, product_idx int32) bought
     after cut_date, sorted)."""
     cut = to_date(cut_date)
+    customers = pd.DataFrame({"customer_id": []}) if customers is None else customers
+    products = _generic_products(products)
     ln = lines.loc[lines["product_code"].notna() & lines["customer_id"].notna()]
     customer_ids = _sorted_str(customers["customer_id"], ln["customer_id"])
     product_codes = _sorted_str(products["product_code"], ln["product_code"])
-    affiliate_codes = (_sorted_str(ln["affiliate_code"]) if affiliate_codes is None
-                       else np.array([str(a) for a in affiliate_codes], dtype=object))
+    affiliate_codes = (
+        _sorted_str(ln["affiliate_code"])
+        if affiliate_codes is None
+        else np.array([str(a) for a in affiliate_codes], dtype=object)
+    )
 
     indexed = _indexed_lines(ln, customer_ids, product_codes, affiliate_codes)
     is_history = (indexed["purchased_at"] < pd.Timestamp(cut) + pd.Timedelta(days=1)).to_numpy()
     history = _with_dense_sessions(indexed.loc[is_history].copy())
-    customer_features, region_codes = _customer_features(customers, customer_ids)
-    product_features, majors, middles = _product_features(products, product_codes)
+    customer_features, attribute_levels = _coded_columns(
+        _aligned(customers, "customer_id", customer_ids), [c for c in customers.columns if c != "customer_id"]
+    )
+    product_features, category_levels = _coded_columns(
+        _aligned(products, "product_code", product_codes), [c for c in CATEGORY_LEVELS if c in products.columns]
+    )
     data = InteractionData(
         customer_ids=customer_ids,
         product_codes=product_codes,
@@ -240,9 +263,8 @@ def build_interaction_data(
         assortment=_assortment(history, len(affiliate_codes), len(product_codes)),
         cut_date=cut,
         preference=_indexed_preference(preference, customer_ids, product_codes, affiliate_codes),
-        region_codes=region_codes,
-        category_majors=majors,
-        category_middles=middles,
+        attribute_levels=attribute_levels,
+        category_levels=category_levels,
     )
     return data, _truth_pairs(indexed.loc[~is_history])
 
@@ -297,31 +319,67 @@ def _truth_pairs(after: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _customer_features(customers: pd.DataFrame, customer_ids: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
-    """Row i = customer i: gender, age_band, region_idx; and the region vocabulary."""
-    cust = customers.drop_duplicates("customer_id").copy()
-    cust["customer_id"] = cust["customer_id"].astype(str)
-    cust = cust.set_index("customer_id").reindex(customer_ids)
-    regions = cust["region_code"] if "region_code" in cust else pd.Series([None] * len(cust))
-    region_idx, region_codes = _vocab_idx(regions)
-    features = pd.DataFrame(
-        {
-            "gender": _gender_codes(cust["gender"]) if "gender" in cust else np.full(len(cust), -1, np.int8),
-            "age_band": _age_codes(cust["age_band"]) if "age_band" in cust else np.zeros(len(cust), np.int16),
-            "region_idx": region_idx,
-        }
-    )
-    return features, region_codes
+def _generic_products(products: pd.DataFrame | None) -> pd.DataFrame:
+    """The products frame with L.Point's category names mapped onto category_1..3."""
+    if products is None:
+        return pd.DataFrame({"product_code": []})
+    renames = {old: new for old, new in CATEGORY_ALIASES.items() if old in products.columns and new not in products}
+    return products.rename(columns=renames)
 
 
-def _product_features(products: pd.DataFrame, product_codes: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Row j = product j: major_idx, middle_idx; and the two category vocabularies."""
-    prod = products.drop_duplicates("product_code").copy()
-    prod["product_code"] = prod["product_code"].astype(str)
-    prod = prod.set_index("product_code").reindex(product_codes)
-    major_idx, majors = _vocab_idx(prod["category_major"])
-    middle_idx, middles = _vocab_idx(prod["category_middle"])
-    return pd.DataFrame({"major_idx": major_idx, "middle_idx": middle_idx}), majors, middles
+def _aligned(frame: pd.DataFrame, key: str, ids: np.ndarray) -> pd.DataFrame:
+    """One row per id of ``ids`` (in that order; missing ids are all-null rows)."""
+    frame = frame.drop_duplicates(key).copy()
+    frame[key] = frame[key].astype(str)
+    return frame.set_index(key).reindex(ids).reset_index(drop=True)
+
+
+def _coded_columns(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, dict]:
+    """int16 codes (0 unknown) of each column with at least one known value, and their labels."""
+    codes, levels = {}, {}
+    for column in columns:
+        coded, labels = encode_attribute(frame[column])
+        if len(labels):
+            codes[column], levels[column] = coded, labels
+    return pd.DataFrame(codes, index=pd.RangeIndex(len(frame))), levels
+
+
+def encode_attribute(values: pd.Series, n_bins: int = NUMERIC_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """int16 codes (0 = unknown, k = labels[k - 1]) and the labels of one attribute column:
+    numbers with more than ``n_bins`` distinct values → quantile bins, anything else → one
+    level per distinct value (numbers in numeric order, text sorted)."""
+    numbers = _as_numbers(values)
+    if numbers is None:
+        text = values.astype(object).where(values.notna(), None).map(lambda v: None if v is None else str(v).strip())
+        text = text.where(text != "", None)
+        labels = _sorted_str(text)
+        return (_codes(text, labels) + 1).astype(np.int16), labels
+    known = np.isfinite(numbers)
+    distinct = np.unique(numbers[known])
+    if len(distinct) <= n_bins:
+        codes = np.searchsorted(distinct, numbers) + 1
+        labels = np.array([f"{v:g}" for v in distinct], dtype=object)
+    else:
+        edges = np.unique(np.quantile(numbers[known], np.linspace(0, 1, n_bins + 1)[1:-1]))
+        codes = np.searchsorted(edges, numbers, side="right") + 1
+        bounds = [f"{e:g}" for e in edges]
+        labels = np.array(
+            [f"< {bounds[0]}"] + [f"[{lo}, {hi})" for lo, hi in zip(bounds, bounds[1:])] + [f">= {bounds[-1]}"],
+            dtype=object,
+        )
+    return np.where(known, codes, 0).astype(np.int16), labels
+
+
+def _as_numbers(values: pd.Series) -> np.ndarray | None:
+    """float64 values (NaN = unknown) when every known value is a number (booleans are not), else None."""
+    if pd.api.types.is_bool_dtype(values) or isinstance(values.dtype, pd.CategoricalDtype):
+        return None
+    if pd.api.types.is_numeric_dtype(values):
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    known = values.dropna()
+    if not len(known) or known.map(lambda v: isinstance(v, bool) or not isinstance(v, (int, float, np.number))).any():
+        return None
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _assortment(history: pd.DataFrame, n_affiliates: int, n_products: int) -> np.ndarray:
@@ -331,8 +389,9 @@ def _assortment(history: pd.DataFrame, n_affiliates: int, n_products: int) -> np
     return assortment
 
 
-def _indexed_preference(preference: pd.DataFrame | None, customer_ids, product_codes,
-                        affiliate_codes) -> pd.DataFrame | None:
+def _indexed_preference(
+    preference: pd.DataFrame | None, customer_ids, product_codes, affiliate_codes
+) -> pd.DataFrame | None:
     """Preference scores by index (rows with unknown ids dropped), sorted."""
     if preference is None:
         return None

@@ -32,7 +32,9 @@ AUC counts a tie as ½. NaN / −inf scores rank below every finite score, +inf 
 
 Everything runs on tensors per batch of customers (top-k, gather, row sort, searchsorted); there
 is no Python loop over customers, and results are deterministic (fixed batch order, float64
-accumulation).
+accumulation). Batches adapt to the catalogue (``batching``: a few [batch, products] arrays
+of at most a quarter of the budget each), and each row is sorted once for both splits (the
+new-items ranks subtract the customer's history items below each positive).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
+from .batching import MAX_ROWS, batch_rows
 from .data import InteractionData
 from .topk import stable_topk
 
@@ -96,30 +99,29 @@ def _clean(scores: torch.Tensor) -> torch.Tensor:
 
 
 def _batch_metrics(
-    scores: torch.Tensor,  # [B, P] finite float32
-    rel: torch.Tensor,  # [B, P] bool
-    cand: torch.Tensor | None,  # [B, P] bool, None = every product is a candidate
+    scores: torch.Tensor,  # [B, P] finite float32 (non-candidates already −inf)
+    sorted_scores: torch.Tensor,  # [B, P] the rows' original scores (candidates or not) sorted ascending
+    rows: np.ndarray,  # the batch rows in this split
+    positives: sp.csr_matrix,  # [B, P] relevant candidates (only ``rows`` have any)
+    excluded: tuple[np.ndarray, np.ndarray, np.ndarray] | None,  # (row, column, original score) of non-candidates
     ks: Sequence[int],
-    n_cand: torch.Tensor | None = None,  # [B] candidates per row when known (saves a pass)
 ) -> dict[tuple[str, int | None], torch.Tensor]:
-    """Per-customer metric values (float64 [B]); AUC row value is NaN when undefined."""
-    n, p = scores.shape
-    if cand is None:
-        s, relc = scores, rel
-        n_cand = torch.full((n,), float(p), dtype=torch.float64)
-    else:
-        s = scores.masked_fill(~cand, float("-inf"))
-        relc = rel & cand
-        if n_cand is None:
-            n_cand = torch.count_nonzero(cand, dim=1)
-        n_cand = n_cand.to(torch.float64)
-    n_noncand = p - n_cand
+    """Per-customer metric values (float64 [len(rows)]); AUC row value is NaN when undefined."""
+    n_rows, p = scores.shape
+    positives = positives.tocsr()
+    positives.sort_indices()
+    n_rel = np.diff(positives.indptr)[rows].astype(np.float64)
     kmax = min(max(ks), p)
-    order = stable_topk(s, kmax)
-    top_rel = torch.gather(relc, 1, order).to(torch.float64)  # [B, kmax]
-    r, c = relc.nonzero(as_tuple=True)  # row-major positives
-    n_rel_i = torch.bincount(r, minlength=n)
-    n_rel = n_rel_i.to(torch.float64)
+    order = stable_topk(scores[torch.from_numpy(rows)] if len(rows) < n_rows else scores, kmax).numpy()
+    # top-k hits: is (row, product) a positive? (row-major keys of the sorted csr are sorted)
+    pr = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(positives.indptr))
+    keys = pr * p + positives.indices
+    top_keys = rows[:, None].astype(np.int64) * p + order
+    hit = np.zeros(order.shape, dtype=bool)
+    if len(keys):
+        hit = keys[np.minimum(np.searchsorted(keys, top_keys), len(keys) - 1)] == top_keys
+    top_rel = torch.from_numpy(hit).to(torch.float64)
+    n_rel_t = torch.from_numpy(n_rel)
     disc = 1.0 / torch.log2(torch.arange(2, kmax + 2, dtype=torch.float64))
     cum_disc = torch.cumsum(disc, 0)
     out: dict[tuple[str, int | None], torch.Tensor] = {}
@@ -127,31 +129,63 @@ def _batch_metrics(
         kk = min(k, kmax)
         hits = top_rel[:, :kk].sum(dim=1)
         dcg = (top_rel[:, :kk] * disc[:kk]).sum(dim=1)
-        ideal_n = torch.clamp(torch.clamp(n_rel, max=float(k)), min=1.0)
+        ideal_n = torch.clamp(torch.clamp(n_rel_t, max=float(k)), min=1.0)
         idcg = cum_disc[(torch.clamp(ideal_n, max=kmax) - 1).long()]
         out[("hit_rate", k)] = (hits > 0).to(torch.float64)
         out[("ndcg", k)] = dcg / idcg
         out[("recall", k)] = hits / ideal_n
         out[("precision", k)] = hits / float(k)
-    # AUC (Mann-Whitney with average ranks). Non-candidates are -inf, strictly below every
-    # candidate (scores were made finite), so they are subtracted from the rank counts.
-    # Only the positives need ranks: sort each row (values only, numpy is fast), then
-    # searchsorted the padded positive scores of each row.
-    srt = torch.from_numpy(np.sort(s.numpy(), axis=1))
-    starts = torch.cumsum(n_rel_i, 0) - n_rel_i
-    slot = torch.arange(len(r)) - starts[r]
-    max_pos = int(n_rel_i.max()) if n > 0 else 0
-    q = torch.full((n, max(max_pos, 1)), float("inf"), dtype=s.dtype)
-    q[r, slot] = s[r, c]
-    n_less = torch.searchsorted(srt, q, right=False)[r, slot].to(torch.float64)
-    n_le = torch.searchsorted(srt, q, right=True)[r, slot].to(torch.float64)
-    avg_rank = (n_less - n_noncand[r]) + (n_le - n_less + 1.0) / 2.0  # 1-based among candidates
-    rank_sum = torch.zeros(n, dtype=torch.float64).index_add_(0, r, avg_rank)
-    n_neg = n_cand - n_rel
-    u = rank_sum - n_rel * (n_rel + 1.0) / 2.0
-    auc = u / (n_rel * n_neg)
-    out[("auc", None)] = torch.where((n_neg > 0) & (n_rel > 0), auc, torch.full_like(auc, float("nan")))
+    pos_scores = scores.numpy()[pr, positives.indices]
+    auc = _auc(sorted_scores, pr, pos_scores, excluded, n_rows)
+    out[("auc", None)] = torch.from_numpy(auc[rows])
     return out
+
+
+def _auc(sorted_scores: torch.Tensor, pr: np.ndarray, pos_scores: np.ndarray, excluded, n_rows: int) -> np.ndarray:
+    """Per-row ROC AUC (Mann-Whitney with average ranks) of the positives (row ``pr``, score
+    ``pos_scores``) among the candidates, NaN when undefined. Only the positives need ranks:
+    their scores are searched in the sorted rows, minus the non-candidates below them."""
+    p = sorted_scores.shape[1]
+    needles, slot = _padded(pr, pos_scores, n_rows)
+    n_less = _count_below(sorted_scores, needles, pr, slot, right=False)
+    n_le = _count_below(sorted_scores, needles, pr, slot, right=True)
+    n_ex = np.zeros(n_rows)
+    if excluded is not None and len(excluded[0]):
+        ex_sorted = torch.from_numpy(_sorted_ragged(excluded[0], excluded[2], n_rows))
+        n_less -= _count_below(ex_sorted, needles, pr, slot, right=False)
+        n_le -= _count_below(ex_sorted, needles, pr, slot, right=True)
+        n_ex = np.bincount(excluded[0], minlength=n_rows).astype(np.float64)
+    n_rel = np.bincount(pr, minlength=n_rows).astype(np.float64)
+    avg_rank = n_less + (n_le - n_less + 1.0) / 2.0  # 1-based among candidates
+    rank_sum = np.bincount(pr, weights=avg_rank, minlength=n_rows)
+    n_neg = p - n_ex - n_rel
+    with np.errstate(divide="ignore", invalid="ignore"):
+        auc = (rank_sum - n_rel * (n_rel + 1.0) / 2.0) / (n_rel * n_neg)
+    return np.where((n_neg > 0) & (n_rel > 0), auc, np.nan)
+
+
+def _padded(row: np.ndarray, value: np.ndarray, n_rows: int) -> tuple[torch.Tensor, np.ndarray]:
+    """[n_rows, max per row] the values of each row (``row`` ascending), padded with +inf, and
+    each value's slot in its row."""
+    counts = np.bincount(row, minlength=n_rows)
+    slot = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
+    out = np.full((n_rows, max(int(counts.max()) if len(counts) else 0, 1)), np.inf, dtype=np.float32)
+    out[row, slot] = value
+    return torch.from_numpy(out), slot
+
+
+def _count_below(
+    sorted_rows: torch.Tensor, needles: torch.Tensor, row: np.ndarray, slot: np.ndarray, right: bool
+) -> np.ndarray:
+    """float64 per needle (row, slot): entries of the sorted row below it (``right``: at or below)."""
+    found = torch.searchsorted(sorted_rows, needles, right=right).numpy()
+    return found[row, slot].astype(np.float64)
+
+
+def _sorted_ragged(row: np.ndarray, value: np.ndarray, n_rows: int) -> np.ndarray:
+    """[n_rows, max entries per row] the values of each row sorted ascending, padded with +inf."""
+    order = np.lexsort((value, row))
+    return _padded(row[order], value[order], n_rows)[0].numpy()
 
 
 def evaluate(
@@ -159,69 +193,82 @@ def evaluate(
     data: InteractionData,
     truth: pd.DataFrame,
     ks: Sequence[int] = (5, 10, 20),
-    batch_size: int = 2048,
+    batch_size: int | None = None,
     metrics: Sequence[str] = ("hit_rate", "ndcg", "recall", "precision", "auc"),
 ) -> pd.DataFrame:
     """Evaluate fitted models. Returns one row per (model_name, metric, k, split) with
-    columns model_name, metric, k (Int64, <NA> for auc), split, value, n_customers."""
+    columns model_name, metric, k (Int64, <NA> for auc), split, value, n_customers.
+    ``batch_size``: customers per batch (None: as many as the memory budget allows; never more)."""
     ks = tuple(int(k) for k in ks)
     t = truth_matrix(data, truth)
     hist = (data.bought_matrix() > 0).tocsr()
-    n_hist = np.asarray(hist.getnnz(axis=1), dtype=np.int64)
+    new_truth = (t.astype(np.int8) - t.multiply(hist).astype(np.int8)).tocsr() > 0
     groups = split_customers(data, truth)
     base = groups["all_items"]  # the other splits are subsets of it
     in_new = np.isin(base, groups["new_items"])
     in_sparse = np.isin(base, groups["new_items_sparse"])
+    step = batch_rows(data.n_products, share=4, max_rows=batch_size or MAX_ROWS)
     rows = []
     for model in models:
         t0 = time.perf_counter()
-        sums: dict[tuple[str, str, int | None], float] = {}
-        counts: dict[tuple[str, str, int | None], int] = {}
+        totals = _Totals()
         with torch.inference_mode():
-            for start in range(0, len(base), batch_size):
-                idx = base[start : start + batch_size]
+            for start in range(0, len(base), step):
+                idx = base[start : start + step]
                 sc = _clean(torch.as_tensor(np.asarray(model.score(idx))))
                 if sc.shape != (len(idx), data.n_products):
                     raise ValueError(f"{model.name}.score returned shape {tuple(sc.shape)}")
-                rel = torch.from_numpy(t[idx].toarray())
-                h = torch.from_numpy(hist[idx].toarray())
-                sel_new = torch.from_numpy(in_new[start : start + batch_size])
-                sel_sparse = torch.from_numpy(in_sparse[start : start + batch_size])
-
-                def add(split: str, vals: dict, keep: torch.Tensor | None = None) -> None:
-                    for (metric, k), v in vals.items():
-                        if keep is not None:
-                            v = v[keep]
-                        v = v[~torch.isnan(v)]
-                        sk = (split, metric, k)
-                        sums[sk] = sums.get(sk, 0.0) + float(v.sum())
-                        counts[sk] = counts.get(sk, 0) + int(v.numel())
-
-                add("all_items", _batch_metrics(sc, rel, None, ks))
-                if bool(sel_new.any()):
-                    r = sel_new.nonzero().squeeze(1)
-                    n_cand = data.n_products - torch.from_numpy(n_hist[idx][r.numpy()])
-                    vals = _batch_metrics(sc[r], rel[r], ~h[r], ks, n_cand=n_cand)
-                    add("new_items", vals)
-                    add("new_items_sparse", vals, sel_sparse[r])
+                srt = torch.from_numpy(np.sort(sc.numpy(), axis=1))
+                every = np.arange(len(idx))
+                totals.add("all_items", _batch_metrics(sc, srt, every, t[idx], None, ks))
+                new = np.flatnonzero(in_new[start : start + step])
+                if len(new):
+                    ex = hist[idx[new]].tocoo()
+                    ex_row, ex_col = new[ex.row], ex.col.astype(np.int64)
+                    ex_values = sc.numpy()[ex_row, ex_col].copy()
+                    sc.numpy()[ex_row, ex_col] = -np.inf  # history products are not candidates
+                    vals = _batch_metrics(sc, srt, new, new_truth[idx], (ex_row, ex_col, ex_values), ks)
+                    totals.add("new_items", vals)
+                    totals.add("new_items_sparse", vals, torch.from_numpy(in_sparse[start : start + step][new]))
         log.info("evaluated %s on %d customers in %.2fs", model.name, len(base), time.perf_counter() - t0)
-        for split in SPLITS:
-            for metric in metrics:
-                for k in ([None] if metric == "auc" else ks):
-                    sk = (split, metric, k)
-                    n = counts.get(sk, 0)
-                    rows.append(
-                        {
-                            "model_name": model.name,
-                            "metric": metric,
-                            "k": k,
-                            "split": split,
-                            "value": sums[sk] / n if n else float("nan"),
-                            "n_customers": n,
-                        }
-                    )
+        rows += totals.rows(model.name, metrics, ks)
     out = pd.DataFrame(rows, columns=["model_name", "metric", "k", "split", "value", "n_customers"])
     out["k"] = out["k"].astype("Int64")
     out["value"] = out["value"].astype(np.float64)
     out["n_customers"] = out["n_customers"].astype(np.int64)
     return out
+
+
+class _Totals:
+    """Sums and counts of per-customer metric values per (split, metric, k)."""
+
+    def __init__(self):
+        self.sums: dict[tuple[str, str, int | None], float] = {}
+        self.counts: dict[tuple[str, str, int | None], int] = {}
+
+    def add(self, split: str, vals: dict, keep: torch.Tensor | None = None) -> None:
+        for (metric, k), v in vals.items():
+            if keep is not None:
+                v = v[keep]
+            v = v[~torch.isnan(v)]
+            key = (split, metric, k)
+            self.sums[key] = self.sums.get(key, 0.0) + float(v.sum())
+            self.counts[key] = self.counts.get(key, 0) + int(v.numel())
+
+    def rows(self, model_name: str, metrics: Sequence[str], ks: Sequence[int]) -> list[dict]:
+        out = []
+        for split in SPLITS:
+            for metric in metrics:
+                for k in [None] if metric == "auc" else ks:
+                    n = self.counts.get((split, metric, k), 0)
+                    out.append(
+                        {
+                            "model_name": model_name,
+                            "metric": metric,
+                            "k": k,
+                            "split": split,
+                            "value": self.sums[(split, metric, k)] / n if n else float("nan"),
+                            "n_customers": n,
+                        }
+                    )
+        return out

@@ -39,19 +39,35 @@ from .torch_utils import SESSION_LOCK
 LINE_AMOUNT_COLUMN = "spend"
 # Only what build_interaction_data reads: converting every column of 4.5M lines to pandas
 # costs minutes and gigabytes at the real scale.
-LINE_COLUMNS = ("customer_id, product_code, affiliate_code, purchased_at, session_id, quantity, "
-                f"{LINE_AMOUNT_COLUMN} as amount")
+LINE_COLUMNS = (
+    f"customer_id, product_code, affiliate_code, purchased_at, session_id, quantity, {LINE_AMOUNT_COLUMN} as amount"
+)
 PREFERENCE_COLUMNS = "affiliate_code, customer_id, product_code, preference_score"
-REGISTRY_COLUMNS = ["model_name", "model_kind", "model_class", "version", "used_for", "cut_date", "random_state",
-                    "data_fingerprint", "trained_at", "fit_seconds", "n_customers", "n_products", "artifact_path"]
+REGISTRY_COLUMNS = [
+    "model_name",
+    "model_kind",
+    "model_class",
+    "version",
+    "used_for",
+    "cut_date",
+    "random_state",
+    "data_fingerprint",
+    "trained_at",
+    "fit_seconds",
+    "n_customers",
+    "n_products",
+    "artifact_path",
+]
 
 
 def neural_models(random_state: int) -> list[RecommenderBase]:
     """The published models. Torch sessions run one at a time (torch_utils.SESSION_LOCK), so
     each may use both cores: measured at 30,000 customers, 2 threads fit 1.35–1.45× faster
     than 1 (21 s vs 29 s, 18 s vs 25 s)."""
-    return [PreferenceNN(num_threads=2, random_state=random_state),
-            SequentialRecommender(num_threads=2, random_state=random_state)]
+    return [
+        PreferenceNN(num_threads=2, random_state=random_state),
+        SequentialRecommender(num_threads=2, random_state=random_state),
+    ]
 
 
 def evaluation_models(random_state: int) -> list[RecommenderBase]:
@@ -59,8 +75,14 @@ def evaluation_models(random_state: int) -> list[RecommenderBase]:
 
 
 # ---------------------------------------------------------------------------- data
-def split_at(cut_date: dt.date, observation_end: dt.date, lines: pd.DataFrame, customers: pd.DataFrame,
-             products: pd.DataFrame, preference: pd.DataFrame | None) -> tuple[InteractionData, pd.DataFrame]:
+def split_at(
+    cut_date: dt.date,
+    observation_end: dt.date,
+    lines: pd.DataFrame,
+    customers: pd.DataFrame,
+    products: pd.DataFrame,
+    preference: pd.DataFrame | None,
+) -> tuple[InteractionData, pd.DataFrame]:
     """History up to ``cut_date`` and the truth after it, up to observation_end."""
     lines = lines[pd.to_datetime(lines["purchased_at"]).dt.date <= observation_end]
     return build_interaction_data(lines, customers, products, preference, cut_date)
@@ -75,31 +97,44 @@ def history(observation_end: dt.date, **relations) -> InteractionData:
 
 
 # ---------------------------------------------------------------------------- fit → store
-def store_models(models: list[RecommenderBase], data: InteractionData, used_for: str,
-                 root: str | Path | None = None) -> pd.DataFrame:
+def store_models(
+    models: list[RecommenderBase], data: InteractionData, used_for: str, root: str | Path | None = None
+) -> pd.DataFrame:
     """Fit and store each model (or reuse its stored version); one registry row per model."""
     rows = []
     for model in models:
         path = model_store.artifact_dir(model.name, model.version_for(data), root)
         if model_store.is_stored(path):
-            print(f"[recommenders] {model.name}: stored version {path.name} reused (same settings, seed and data)",
-                  flush=True)
+            print(
+                f"[recommenders] {model.name}: stored version {path.name} reused (same settings, seed and data)",
+                flush=True,
+            )
         else:
             model.fit(data)
             model.save(path)
-            print(f"[recommenders] {model.name}: fitted on history to {data.cut_date} in {model.fit_seconds_:.1f} s, "
-                  f"stored in {path}", flush=True)
+            print(
+                f"[recommenders] {model.name}: fitted on history to {data.cut_date} in {model.fit_seconds_:.1f} s, "
+                f"stored in {path}",
+                flush=True,
+            )
         rows.append(_registry_row(model_store.read_metadata(path), path, used_for))
     return pd.DataFrame(rows, columns=REGISTRY_COLUMNS)
 
 
 def _registry_row(meta: dict, path: Path, used_for: str) -> dict:
     return {
-        "model_name": meta["model_name"], "model_kind": "recommender", "model_class": meta["class"],
-        "version": meta["version"], "used_for": used_for, "cut_date": dt.date.fromisoformat(meta["cut_date"]),
-        "random_state": int(meta["random_state"]), "data_fingerprint": meta["data_fingerprint"],
-        "trained_at": pd.Timestamp(meta["trained_at"]).tz_convert(None), "fit_seconds": float(meta["fit_seconds"]),
-        "n_customers": int(meta["sizes"]["n_customers"]), "n_products": int(meta["sizes"]["n_products"]),
+        "model_name": meta["model_name"],
+        "model_kind": "recommender",
+        "model_class": meta["class"],
+        "version": meta["version"],
+        "used_for": used_for,
+        "cut_date": dt.date.fromisoformat(meta["cut_date"]),
+        "random_state": int(meta["random_state"]),
+        "data_fingerprint": meta["data_fingerprint"],
+        "trained_at": pd.Timestamp(meta["trained_at"]).tz_convert(None),
+        "fit_seconds": float(meta["fit_seconds"]),
+        "n_customers": int(meta["sizes"]["n_customers"]),
+        "n_products": int(meta["sizes"]["n_products"]),
         "artifact_path": str(path),
     }
 
@@ -125,15 +160,24 @@ def _truth_matches(truth_dir, customer_ids) -> bool:
     return set(customer_ids.astype(str)) <= set(truth_ids)
 
 
-def evaluate_models(registry: pd.DataFrame, lines: pd.DataFrame, customers: pd.DataFrame, products: pd.DataFrame,
-                    calibration_end: dt.date, observation_end: dt.date, truth_dir=None) -> pd.DataFrame:
+def evaluate_models(
+    registry: pd.DataFrame,
+    lines: pd.DataFrame,
+    customers: pd.DataFrame,
+    products: pd.DataFrame,
+    calibration_end: dt.date,
+    observation_end: dt.date,
+    truth_dir=None,
+) -> pd.DataFrame:
     """Judge the stored models fitted up to calibration_end on the products bought after it
     (up to observation_end), plus the oracle on generated data. Rows: model_name, metric, k,
     split, value, n_customers."""
     data, truth = split_at(calibration_end, observation_end, lines, customers, products, preference=None)
-    print(f"[recommenders] evaluation: {data.n_customers} customers, {data.n_products} products, "
-          f"{len(data.lines)} history lines, {len(truth)} (customer, product) pairs after {calibration_end}",
-          flush=True)
+    print(
+        f"[recommenders] evaluation: {data.n_customers} customers, {data.n_products} products, "
+        f"{len(data.lines)} history lines, {len(truth)} (customer, product) pairs after {calibration_end}",
+        flush=True,
+    )
     models = load_models(registry, data)
     if truth_dir is not None and _truth_matches(truth_dir, data.customer_ids):
         models.append(OracleRecommender(truth_dir, observation_end).fit(data))
@@ -150,8 +194,11 @@ def evaluate_models(registry: pd.DataFrame, lines: pd.DataFrame, customers: pd.D
 
 
 # learned attribute -> metric row (split train_validation)
-TRAINING_FIGURES = (("validation_rmse_", "validation_rmse", None), ("validation_hr10_", "validation_hit_rate", 10),
-                    ("fit_seconds_", "fit_seconds", None))
+TRAINING_FIGURES = (
+    ("validation_rmse_", "validation_rmse", None),
+    ("validation_hr10_", "validation_hit_rate", 10),
+    ("fit_seconds_", "fit_seconds", None),
+)
 
 
 def _training_figures(models: list) -> list[tuple]:
@@ -174,8 +221,11 @@ def recommend(registry: pd.DataFrame, data: InteractionData, n: int) -> pd.DataF
         recs["model_name"] = model.name
         recs["model_version"] = model.version_
         frames.append(recs)
-        print(f"[recommenders] {model.name} {model.version_}: {len(recs)} recommendations in "
-              f"{time.perf_counter() - started:.1f} s", flush=True)
+        print(
+            f"[recommenders] {model.name} {model.version_}: {len(recs)} recommendations in "
+            f"{time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
     return pd.concat(frames, ignore_index=True)
 
 

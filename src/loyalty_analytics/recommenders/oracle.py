@@ -40,7 +40,7 @@ class OracleRecommender:
             self._oracle_fn = oracle_scores
         return self._oracle_fn
 
-    def fit(self, data: InteractionData) -> "OracleRecommender":
+    def fit(self, data: InteractionData) -> OracleRecommender:
         self.customer_ids_ = data.customer_ids
         self.product_codes_ = data.product_codes
         self.cutoff_ = data.cut_date
@@ -49,10 +49,9 @@ class OracleRecommender:
 
     def score(self, customer_idx: np.ndarray) -> np.ndarray:
         idx = np.asarray(customer_idx, dtype=np.int64).ravel()
-        out = self._fn()(
-            self.truth_dir, self.customer_ids_[idx], self.product_codes_, self.cutoff_, self.horizon_end
-        )
+        out = self._fn()(self.truth_dir, self.customer_ids_[idx], self.product_codes_, self.cutoff_, self.horizon_end)
         out = np.asarray(out, dtype=np.float32)
         if out.shape != (len(idx), len(self.product_codes_)):
-            raise ValueError(f"oracle_scores returned shape {out.shape}, expected {(len(idx), len(self.product_codes_))}")
+            expected = (len(idx), len(self.product_codes_))
+            raise ValueError(f"oracle_scores returned shape {out.shape}, expected {expected}")
         return out

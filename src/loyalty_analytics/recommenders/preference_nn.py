@@ -1,23 +1,28 @@
-"""PreferenceNN — seed 000's embedding network: customer and product embeddings plus customer
-features (sex, age band, region) and product categories.
+"""PreferenceNN — seed 000's embedding network: customer and product embeddings plus whatever
+customer attributes and product category levels the data has.
 
-* customer vector ``u_i = e_i + demo(sex) + demo(age) + demo(sex×age) + demo(region)``: a free
-  customer embedding ``e_i`` on top of a demographic prior; ``e_i`` carries an L2 penalty
-  (``customer_l2``, a Gaussian prior around the demographic mean), so a customer with little
-  history stays close to what people like them buy and one without history *is* the prior;
-* product vector ``v_j = e_j + major(j) + middle(j)`` with an L2 penalty on the three tables
-  (``product_l2``), and a product bias ``b_j``.
+* customer vector ``u_i = e_i + Σ_f attr_f(i)``: a free customer embedding ``e_i`` on top of an
+  attribute prior — one embedding per customer attribute (L.Point: sex, age band, region) plus
+  the crosses of small attribute pairs (``max_cross_levels``; L.Point: sex × age band, as seed
+  000 had); none at all is fine. ``e_i`` carries an L2 penalty (``customer_l2``, a Gaussian
+  prior around the attribute mean), so a customer with little history stays close to what
+  people like them buy and one without history *is* the prior;
+* product vector ``v_j = e_j + Σ_l category_l(j)`` (one embedding per category level present,
+  0 = unknown), with an L2 penalty on those tables (``product_l2``), and a product bias ``b_j``.
 
 Two heads on the same vectors:
 
-1. **purchase head** (what ``score`` ranks by): one softmax *per affiliate* over the products
-   that affiliate sold in the history, ``p(j | i, a) ∝ exp(u_i·v_j + b_j + θ[a, major(j)])``,
-   fitted by penalised maximum likelihood on the customer's history lines (a multinomial-logit
-   factor model). The per-affiliate normalisers are computed as ``exp(u·v + b) @ W`` with
-   ``W[a, j] = exp(θ[a, major(j)])·[a sells j]``, so no [customers, affiliates, products] tensor
-   is ever built. After the optimiser epochs every customer vector is re-fitted with the
-   products fixed (L-BFGS, ``refit_iterations``): each customer's penalised likelihood is
-   then at its optimum, not where the last epoch left it.
+1. **purchase head** (what ``score`` ranks by): one softmax *per affiliate* over the candidate
+   products that affiliate sold in the history, ``p(j | i, a) ∝ exp(u_i·v_j + b_j + θ[a, top(j)])``
+   (top(j) = the product's top-level category), fitted by penalised maximum likelihood on the
+   customer's history lines of candidate products (a multinomial-logit factor model). The
+   per-affiliate normalisers are computed as ``exp(u·v + b) @ W`` with
+   ``W[a, j] = exp(θ[a, top(j)])·[a sells j]``, so no [customers, affiliates, products] tensor
+   is ever built, and only over the candidate columns. Candidates = the products bought in the
+   history, at most ``max_candidates`` of them (the most bought; the others rank below them);
+   customer batches shrink with the number of candidates (``batching``). After the optimiser epochs every
+   customer vector is re-fitted with the products fixed (L-BFGS, ``refit_iterations``): each
+   customer's penalised likelihood is then at its optimum, not where the last epoch left it.
 2. **preference head** (seed 000): ``mu + b'_j + b'_a + MLP([u_i, v_j, u_i*v_j])`` regresses the
    0–5 preference score of bought (customer, product, affiliate) triples, trained afterwards on
    the fitted vectors (trained jointly, its gradient cost the purchase ranking 0.02 nDCG@10);
@@ -46,11 +51,12 @@ import torch
 from torch import nn
 
 from .base import RecommenderBase
+from .batching import batch_rows, row_batches
 from .torch_utils import (
     EarlyStopping,
     EpochLogger,
+    FeatureEmbedding,
     customer_feature_index,
-    customer_feature_sizes,
     log,
     product_feature_index,
     torch_session,
@@ -62,15 +68,10 @@ __all__ = ["PreferenceNN", "fallback_preference"]
 def fallback_preference(data) -> pd.DataFrame:
     """A 0–5 preference score when the warehouse did not supply one (tests, other data):
     mean of a buy level (percentile of the line count per affiliate) and a category level
-    (percentile of the customer's share of lines in the product's major category)."""
+    (percentile of the customer's share of lines in the product's top-level category)."""
     ln = data.lines
-    major = data.product_features["major_idx"].to_numpy()
-    g = (
-        ln.groupby(["customer_idx", "product_idx", "affiliate_idx"], observed=True)
-        .size()
-        .rename("n")
-        .reset_index()
-    )
+    major = data.top_categories()
+    g = ln.groupby(["customer_idx", "product_idx", "affiliate_idx"], observed=True).size().rename("n").reset_index()
     g["major"] = major[g["product_idx"].to_numpy()]
     share = g.groupby(["customer_idx", "major"])["n"].transform("sum") / g.groupby("customer_idx")["n"].transform("sum")
     buy_level = np.ceil(g.groupby("affiliate_idx")["n"].rank(pct=True) * 5)
@@ -86,51 +87,51 @@ class _TrainingSet:
     n_customers: int
     n_products: int
     n_affiliates: int
-    lines: sp.csr_matrix  # [C, P] history lines per product
-    lines_aff_major: sp.csr_matrix  # [C, A * n_major] lines per affiliate × major category
-    lines_aff: torch.Tensor  # [C, A] lines per affiliate
-    n_lines: np.ndarray  # [C] lines per customer
-    sold: torch.Tensor  # [A, P] 1.0 where the affiliate sold the product
+    lines: sp.csr_matrix  # [C, S] history lines per candidate product (column s = product columns[s])
+    lines_aff_top: sp.csr_matrix  # [C, A * n_top] candidate lines per affiliate × top category
+    lines_aff: torch.Tensor  # [C, A] candidate lines per affiliate
+    n_lines: np.ndarray  # [C] candidate lines per customer
+    sold: torch.Tensor  # [A, S] 1.0 where the affiliate sold the candidate product
     pref: tuple  # preference triples (customer, product, affiliate, score)
 
 
 class _Net(nn.Module):
-    def __init__(self, n_customers, n_products, n_major, n_middle, n_affiliates, n_gender, n_age, n_region, dim):
+    def __init__(self, n_customers, n_products, attribute_sizes, category_sizes, n_top, n_affiliates, dim):
         super().__init__()
-        self.n_age = n_age
         self.customer = nn.Embedding(n_customers, dim)
-        nn.init.zeros_(self.customer.weight)  # no history -> the demographic prior
-        self.gender = nn.Embedding(n_gender, dim)
-        self.age = nn.Embedding(n_age, dim)
-        self.gender_age = nn.Embedding(n_gender * n_age, dim)
-        self.region = nn.Embedding(n_region, dim)
+        nn.init.zeros_(self.customer.weight)  # no history -> the attribute prior
+        self.attributes = FeatureEmbedding(attribute_sizes, dim)
         self.item = nn.Embedding(n_products, dim)
-        self.major = nn.Embedding(n_major, dim)
-        self.middle = nn.Embedding(n_middle, dim)
-        for emb in (self.gender, self.age, self.gender_age, self.region, self.item, self.major, self.middle):
-            nn.init.normal_(emb.weight, std=0.05)
+        nn.init.normal_(self.item.weight, std=0.05)
+        self.categories = FeatureEmbedding(category_sizes, dim)
         self.item_bias = nn.Parameter(torch.zeros(n_products))
-        self.affiliate_major = nn.Parameter(torch.zeros(n_affiliates, n_major))  # θ[a, major]
+        self.affiliate_top = nn.Parameter(torch.zeros(n_affiliates, n_top))  # θ[a, top category]
         # preference (regression) head on the fitted vectors: MLP of [u, v, u*v] + biases
         self.reg = nn.Sequential(nn.Linear(3 * dim, 4 * dim), nn.ReLU(), nn.Linear(4 * dim, 1))
         self.reg_item_bias = nn.Parameter(torch.zeros(n_products))
         self.reg_aff_bias = nn.Parameter(torch.zeros(n_affiliates))
         self.reg_mu = nn.Parameter(torch.zeros(()))
 
-    def prior(self, demo: torch.Tensor) -> torch.Tensor:
-        """Demographic part of the customer vector: float [B, dim]."""
-        return (self.gender(demo[:, 0]) + self.age(demo[:, 1]) + self.region(demo[:, 2])
-                + self.gender_age(demo[:, 0] * self.n_age + demo[:, 1]))
+    def prior(self, attributes: torch.Tensor) -> torch.Tensor:
+        """Attribute part of the customer vector: float [B, dim] (zeros without attributes)."""
+        return self.attributes(attributes)
 
-    def products(self, major_idx, middle_idx, pidx: torch.Tensor | None = None) -> torch.Tensor:
-        """Product vectors v = product + major + middle embeddings: all products, or ``pidx``."""
+    def products(self, categories: torch.Tensor, pidx: torch.Tensor | None = None) -> torch.Tensor:
+        """Product vectors v = product + category embeddings: all products, or ``pidx``."""
         if pidx is None:
-            return self.item.weight + self.major(major_idx) + self.middle(middle_idx)
-        return self.item(pidx) + self.major(major_idx[pidx]) + self.middle(middle_idx[pidx])
+            return self.item.weight + self.categories(categories)
+        return self.item(pidx) + self.categories(categories[pidx])
+
+    def product_tables(self) -> tuple:
+        return self.item.weight, self.categories.table.weight
 
     def preference(self, u, v, pidx, aidx):
-        return (self.reg_mu + self.reg_item_bias[pidx] + self.reg_aff_bias[aidx]
-                + self.reg(torch.cat([u, v, u * v], 1)).squeeze(1))
+        return (
+            self.reg_mu
+            + self.reg_item_bias[pidx]
+            + self.reg_aff_bias[aidx]
+            + self.reg(torch.cat([u, v, u * v], 1)).squeeze(1)
+        )
 
     def preference_parameters(self) -> list:
         return [*self.reg.parameters(), self.reg_item_bias, self.reg_aff_bias, self.reg_mu]
@@ -157,14 +158,17 @@ class PreferenceNN(RecommenderBase):
     ``product_l2`` penalty on the product / category embeddings; ``refit_iterations`` L-BFGS
     iterations re-fitting the customer vectors at the end (0: off); ``refit_batch`` customers
     per re-fit block; ``mix_prior_receipts`` pseudo-receipts of the global affiliate shares in
-    the mixture weights; ``preference_epochs`` / ``preference_batch`` / ``preference_lr`` the
+    the mixture weights; ``max_candidates`` the softmax's products (the most bought; None: every
+    product bought in the history); ``max_cross_levels`` crosses of attribute pairs with at most this many codes
+    (0: none); ``preference_epochs`` / ``preference_batch`` / ``preference_lr`` the
     preference head's training (early stopping, patience 2); ``val_fraction`` share of
     preference triples held out; ``num_threads`` torch CPU threads; ``random_state`` seeds the
     initialisation, batch order and the 9:1 split.
 
-    Learned: ``net_`` (weights), ``customer_features_`` / ``major_idx_`` / ``middle_idx_`` (feature
-    indices), ``mixture_`` (affiliate mixture weights), ``product_vectors_`` and
-    ``affiliate_weights_`` (the product side ``score`` uses), ``history_`` and
+    Learned: ``net_`` (weights), ``customer_features_`` / ``product_features_`` (attribute and
+    category codes), ``mixture_`` (affiliate mixture weights), ``candidates_`` (the product
+    columns of the softmax), ``product_vectors_`` and ``affiliate_weights_`` (the product side
+    ``score`` uses), ``history_`` and
     ``preference_history_`` (one record per epoch), ``validation_rmse_`` and ``baseline_rmse_``
     (mean predictor), plus the training record of ``RecommenderBase``.
     """
@@ -186,6 +190,8 @@ class PreferenceNN(RecommenderBase):
         refit_iterations: int = 15,
         refit_batch: int = 4096,
         mix_prior_receipts: float = 3.0,
+        max_candidates: int | None = 8192,
+        max_cross_levels: int = 32,
         preference_epochs: int = 6,
         preference_batch: int = 32768,
         preference_lr: float = 2e-2,
@@ -205,6 +211,8 @@ class PreferenceNN(RecommenderBase):
         self.refit_iterations = refit_iterations
         self.refit_batch = refit_batch
         self.mix_prior_receipts = mix_prior_receipts
+        self.max_candidates = max_candidates
+        self.max_cross_levels = max_cross_levels
         self.preference_epochs = preference_epochs
         self.preference_batch = preference_batch
         self.preference_lr = preference_lr
@@ -215,45 +223,70 @@ class PreferenceNN(RecommenderBase):
 
     # ------------------------------------------------------------------ data prep
     def _prepare(self, data) -> _TrainingSet:
-        """Feature indices and mixture weights (kept: scoring needs them) and the training set."""
+        """Feature codes, candidate products and mixture weights (kept: scoring needs them) and
+        the training set over the candidate columns."""
         ln = data.lines
         C, P, A = data.n_customers, data.n_products, data.n_affiliates
-        major, middle, n_major, n_middle = product_feature_index(data)
-        self.major_idx_ = torch.from_numpy(major)
-        self.middle_idx_ = torch.from_numpy(middle)
-        self.customer_features_ = torch.from_numpy(customer_feature_index(data))
-        n_gender, n_age, n_region = customer_feature_sizes(data)
-        self.net_sizes_ = dict(n_customers=C, n_products=P, n_major=n_major, n_middle=n_middle, n_affiliates=A,
-                               n_gender=n_gender, n_age=n_age, n_region=n_region)
+        categories, category_sizes = product_feature_index(data)
+        attributes, attribute_sizes = customer_feature_index(data, self.max_cross_levels)
+        self.product_features_ = torch.from_numpy(categories)
+        self.customer_features_ = torch.from_numpy(attributes)
+        top = data.top_categories()
+        n_top = int(max(top.max(initial=0) + 1, category_sizes[0] if category_sizes else 1))
+        self.top_category_ = torch.from_numpy(top)
+        self.net_sizes_ = {
+            "n_customers": C,
+            "n_products": P,
+            "attribute_sizes": attribute_sizes,
+            "category_sizes": category_sizes,
+            "n_top": n_top,
+            "n_affiliates": A,
+        }
+        self.candidates_ = torch.from_numpy(data.candidate_products(self.max_candidates))
+        column = np.full(P, -1, dtype=np.int64)
+        column[self.candidates_.numpy()] = np.arange(len(self.candidates_))
 
         cust = ln["customer_idx"].to_numpy().astype(np.int64)
         prod = ln["product_idx"].to_numpy().astype(np.int64)
         aff = ln["affiliate_idx"].to_numpy().astype(np.int64)
+        self.mixture_ = self._mixture_weights(ln, C, A)
+        # sufficient statistics of the purchase head's likelihood (candidate lines), per customer
+        on = column[prod] >= 0
+        cust, prod, aff = cust[on], prod[on], aff[on]
         ones = np.ones(len(cust), dtype=np.float32)
-        # sufficient statistics of the purchase head's likelihood, per customer
-        lines = sp.csr_matrix((ones, (cust, prod)), shape=(C, P))  # lines per product
+        S = len(self.candidates_)
+        lines = sp.csr_matrix((ones, (cust, column[prod])), shape=(C, S))
         lines.sum_duplicates()
-        lines_aff_major = sp.csr_matrix((ones, (cust, aff * n_major + major[prod])), shape=(C, A * n_major))
-        lines_aff_major.sum_duplicates()
+        lines_aff_top = sp.csr_matrix((ones, (cust, aff * n_top + top[prod])), shape=(C, A * n_top))
+        lines_aff_top.sum_duplicates()
         lines_aff = np.zeros((C, A), dtype=np.float32)
         np.add.at(lines_aff, (cust, aff), 1.0)
-
-        sold = np.asarray(data.assortment, dtype=bool).copy()
-        sold[~sold.any(axis=1)] = True  # affiliate without product lines: unrestricted
-        self.mixture_ = self._mixture_weights(ln, lines_aff, C, A)
+        sold = np.asarray(data.assortment, dtype=bool)[:, self.candidates_.numpy()].copy()
+        sold[~sold.any(axis=1)] = True  # affiliate without candidate lines: unrestricted
 
         pref = data.preference if data.preference is not None and len(data.preference) else fallback_preference(data)
-        triples = (pref["customer_idx"].to_numpy().astype(np.int64), pref["product_idx"].to_numpy().astype(np.int64),
-                   pref["affiliate_idx"].to_numpy().astype(np.int64),
-                   pref["preference_score"].to_numpy().astype(np.float32))
+        triples = (
+            pref["customer_idx"].to_numpy().astype(np.int64),
+            pref["product_idx"].to_numpy().astype(np.int64),
+            pref["affiliate_idx"].to_numpy().astype(np.int64),
+            pref["preference_score"].to_numpy().astype(np.float32),
+        )
         return _TrainingSet(
-            n_customers=C, n_products=P, n_affiliates=A, lines=lines, lines_aff_major=lines_aff_major,
-            lines_aff=torch.from_numpy(lines_aff), n_lines=lines_aff.sum(1),
-            sold=torch.from_numpy(sold.astype(np.float32)), pref=triples,
+            n_customers=C,
+            n_products=P,
+            n_affiliates=A,
+            lines=lines,
+            lines_aff_top=lines_aff_top,
+            lines_aff=torch.from_numpy(lines_aff),
+            n_lines=lines_aff.sum(1),
+            sold=torch.from_numpy(sold.astype(np.float32)),
+            pref=triples,
         )
 
-    def _mixture_weights(self, ln, lines_aff: np.ndarray, C: int, A: int) -> torch.Tensor:
+    def _mixture_weights(self, ln, C: int, A: int) -> torch.Tensor:
         """Receipts (sessions) per affiliate, smoothed with the global shares, × lines per receipt."""
+        lines_aff = np.zeros((C, A), dtype=np.float64)
+        np.add.at(lines_aff, (ln["customer_idx"].to_numpy(), ln["affiliate_idx"].to_numpy()), 1.0)
         visits = ln[["customer_idx", "affiliate_idx", "session_id"]].drop_duplicates()
         receipts = np.zeros((C, A), dtype=np.float64)
         np.add.at(receipts, (visits["customer_idx"].to_numpy(), visits["affiliate_idx"].to_numpy()), 1.0)
@@ -266,24 +299,35 @@ class PreferenceNN(RecommenderBase):
         return torch.from_numpy(mix.astype(np.float32))
 
     def _affiliate_weights(self, net, sold: torch.Tensor) -> torch.Tensor:
-        """W[a, j] = exp(θ[a, major(j)]) · [a sold j]: float [A, P]."""
-        return torch.exp(net.affiliate_major[:, self.major_idx_]) * sold
+        """W[a, s] = exp(θ[a, top(candidate s)]) · [a sold it]: float [A, S]."""
+        return torch.exp(net.affiliate_top[:, self.top_category_[self.candidates_]]) * sold
 
     def _purchase_nll(self, net, t: _TrainingSet, rows: np.ndarray, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        """Summed negative log-likelihood of the history lines of ``rows`` under the
-        per-affiliate softmax: -Σ lines·(u·v + b + θ) + Σ_a lines_a · log Z_a."""
-        base = u @ v.T + net.item_bias
+        """Summed negative log-likelihood of the candidate history lines of ``rows`` under the
+        per-affiliate softmax: -Σ lines·(u·v + b + θ) + Σ_a lines_a · log Z_a (``v``: the
+        candidates' vectors, ``net.products(…, candidates_)``)."""
+        base = u @ v.T + net.item_bias[self.candidates_]  # [B, S]
         log_z = _log_normalisers(base, self._affiliate_weights(net, t.sold))
-        lines = torch.from_numpy(t.lines[rows].toarray())
-        aff_major = torch.from_numpy(t.lines_aff_major[rows].toarray()).view(len(rows), t.n_affiliates, -1)
+        aff_top = torch.from_numpy(t.lines_aff_top[rows].toarray()).view(len(rows), t.n_affiliates, -1)
         r = torch.from_numpy(rows)
-        return (-(lines * base).sum() - (aff_major * net.affiliate_major).sum()
-                + (t.lines_aff[r] * log_z).sum())
+        return -_sparse_dot(t.lines[rows], base) - (aff_top * net.affiliate_top).sum() + (t.lines_aff[r] * log_z).sum()
 
     def _new_net(self) -> _Net:
         s = self.net_sizes_
-        return _Net(s["n_customers"], s["n_products"], s["n_major"], s["n_middle"], s["n_affiliates"],
-                    s["n_gender"], s["n_age"], s["n_region"], self.dim)
+        return _Net(
+            s["n_customers"],
+            s["n_products"],
+            list(s["attribute_sizes"]),
+            list(s["category_sizes"]),
+            s["n_top"],
+            s["n_affiliates"],
+            self.dim,
+        )
+
+    def _rows_per_step(self, n_columns: int) -> int:
+        """Customer rows whose [rows, candidates] temporaries fit the memory budget (the
+        softmax keeps about four of them alive for the backward pass)."""
+        return batch_rows(n_columns, share=4, max_rows=None)
 
     # ------------------------------------------------------------------ fit
     def _fit(self, data) -> None:
@@ -296,39 +340,44 @@ class PreferenceNN(RecommenderBase):
             refit_started = time.perf_counter()
             self._refit_customers(net, t, active)
             if self.verbose and self.refit_iterations:
-                print(f"[{self.name}] customer vectors re-fitted (L-BFGS, {self.refit_iterations} iterations) in "
-                      f"{time.perf_counter() - refit_started:.1f} s", flush=True)
+                print(
+                    f"[{self.name}] customer vectors re-fitted (L-BFGS, {self.refit_iterations} iterations) in "
+                    f"{time.perf_counter() - refit_started:.1f} s",
+                    flush=True,
+                )
             self.preference_history_ = self._fit_preference_head(net, t, rng)
             net.eval()
             self.net_ = net
             with torch.no_grad():
-                self.product_vectors_ = net.products(self.major_idx_, self.middle_idx_).detach().clone()
+                self.product_vectors_ = net.products(self.product_features_).detach().clone()
                 self.affiliate_weights_ = self._affiliate_weights(net, t.sold).detach().clone()
-        log.info("[%s] fitted, validation_rmse=%s (mean-predictor %s)", self.name, self.validation_rmse_,
-                 self.baseline_rmse_)
+        log.info(
+            "[%s] fitted, validation_rmse=%s (mean-predictor %s)", self.name, self.validation_rmse_, self.baseline_rmse_
+        )
 
     def _fit_purchase_head(self, net, t: _TrainingSet, active: np.ndarray, rng: np.random.Generator) -> list[dict]:
         """Adam epochs over customer batches on the penalised purchase likelihood."""
         bc = int(max(16, min(self.batch_customers, np.ceil(len(active) / self.min_steps_per_epoch))))
+        bc = max(1, min(bc, self._rows_per_step(len(self.candidates_))))
         n_steps = max(1, int(np.ceil(len(active) / bc)))
         n_epochs = max(self.epochs, int(np.ceil(self.min_total_steps / n_steps)))
         opt = torch.optim.Adam(net.purchase_parameters(), lr=self.lr)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n_epochs * n_steps)
-        product_tables = (net.item, net.major, net.middle)
         logger = EpochLogger(self.name, self.verbose, print_every=max(1, n_epochs // 10))
         total_lines = float(max(t.n_lines.sum(), 1.0))
         for epoch in range(1, n_epochs + 1):
             order = active[rng.permutation(len(active))]
             tot_nll = 0.0
             for s in range(n_steps):
-                rows = order[s * bc:(s + 1) * bc]
+                rows = order[s * bc : (s + 1) * bc]
                 r = torch.from_numpy(rows)
                 u = self._customer_vectors(net, rows)
-                nll = self._purchase_nll(net, t, rows, u, net.products(self.major_idx_, self.middle_idx_))
+                nll = self._purchase_nll(net, t, rows, u, net.products(self.product_features_, self.candidates_))
                 # MAP penalties: each customer's own; the products' share of this batch
                 penalty = self.customer_l2 * net.customer(r).pow(2).sum()
                 penalty = penalty + self.product_l2 * (len(rows) / len(active)) * sum(
-                    table.weight.pow(2).sum() for table in product_tables)
+                    table.pow(2).sum() for table in net.product_tables()
+                )
                 loss = (nll + penalty) / float(max(t.n_lines[rows].sum(), 1.0))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -340,28 +389,33 @@ class PreferenceNN(RecommenderBase):
 
     def _refit_customers(self, net, t: _TrainingSet, active: np.ndarray) -> None:
         """Penalised maximum likelihood of every customer's embedding with the product side
-        fixed, block by block (customers are independent given the products)."""
+        fixed, block by block (customers are independent given the products; blocks of at most
+        ``refit_batch`` customers whose [block, candidates] temporaries fit the memory budget)."""
         if not self.refit_iterations or not len(active):
             return
         with torch.no_grad():
-            v = net.products(self.major_idx_, self.middle_idx_).detach()
+            v = net.products(self.product_features_, self.candidates_).detach()
             weights = self._affiliate_weights(net, t.sold).detach()
-            bias = net.item_bias.detach()
-        for s in range(0, len(active), self.refit_batch):
-            rows = active[s:s + self.refit_batch]
+            bias = net.item_bias[self.candidates_].detach()
+        block = min(self.refit_batch, self._rows_per_step(len(self.candidates_)))
+        for s in range(0, len(active), block):
+            rows = active[s : s + block]
             r = torch.from_numpy(rows)
             with torch.no_grad():
                 prior = net.prior(self.customer_features_[r])
-            lines = torch.from_numpy(t.lines[rows].toarray())
+            lines = t.lines[rows].tocsr()
             lines_aff = t.lines_aff[r]
             emb = net.customer.weight.detach()[r].clone().requires_grad_(True)
             opt = torch.optim.LBFGS([emb], lr=1.0, max_iter=self.refit_iterations, line_search_fn="strong_wolfe")
 
-            def closure(emb=emb, prior=prior, lines=lines, lines_aff=lines_aff):
+            def closure(emb=emb, prior=prior, lines=lines, lines_aff=lines_aff, opt=opt):
                 opt.zero_grad()
                 base = (emb + prior) @ v.T + bias
-                loss = (-(lines * base).sum() + (lines_aff * _log_normalisers(base, weights)).sum()
-                        + self.customer_l2 * emb.pow(2).sum())
+                loss = (
+                    -_sparse_dot(lines, base)
+                    + (lines_aff * _log_normalisers(base, weights)).sum()
+                    + self.customer_l2 * emb.pow(2).sum()
+                )
                 loss.backward()
                 return loss
 
@@ -392,7 +446,7 @@ class PreferenceNN(RecommenderBase):
             order = train_pairs[rng.permutation(len(train_pairs))]
             tot_se = 0.0
             for s in range(n_steps):
-                prow = order[s * batch:(s + 1) * batch]
+                prow = order[s * batch : (s + 1) * batch]
                 se = (self._predict_pairs(net, pc[prow], pp[prow], pa[prow]) - torch.from_numpy(py[prow])) ** 2
                 opt.zero_grad(set_to_none=True)
                 se.mean().backward()
@@ -412,7 +466,7 @@ class PreferenceNN(RecommenderBase):
         pc, pp, pa, py = t.pref
         se = 0.0
         for s in range(0, len(val_pairs), bs):
-            prow = val_pairs[s:s + bs]
+            prow = val_pairs[s : s + bs]
             pred = self._predict_pairs(net, pc[prow], pp[prow], pa[prow])
             se += float(((pred - torch.from_numpy(py[prow])) ** 2).sum())
         return float(np.sqrt(se / len(val_pairs)))
@@ -426,15 +480,22 @@ class PreferenceNN(RecommenderBase):
         pidx = torch.from_numpy(np.asarray(p, dtype=np.int64))
         with torch.no_grad():
             u = self._customer_vectors(net, c)
-            v = net.products(self.major_idx_, self.middle_idx_, pidx)
+            v = net.products(self.product_features_, pidx)
         return net.preference(u, v, pidx, torch.from_numpy(np.asarray(a, dtype=np.int64)))
 
     # ------------------------------------------------------------------ storage
     def _weights(self) -> dict:
-        return {"net": self.net_.state_dict(), "net_sizes": self.net_sizes_,
-                "customer_features": self.customer_features_, "major_idx": self.major_idx_,
-                "middle_idx": self.middle_idx_, "mixture": self.mixture_, "product_vectors": self.product_vectors_,
-                "affiliate_weights": self.affiliate_weights_}
+        return {
+            "net": self.net_.state_dict(),
+            "net_sizes": self.net_sizes_,
+            "customer_features": self.customer_features_,
+            "product_features": self.product_features_,
+            "top_category": self.top_category_,
+            "candidates": self.candidates_,
+            "mixture": self.mixture_,
+            "product_vectors": self.product_vectors_,
+            "affiliate_weights": self.affiliate_weights_,
+        }
 
     def _set_weights(self, weights: dict) -> None:
         self.net_sizes_ = dict(weights["net_sizes"])
@@ -442,26 +503,48 @@ class PreferenceNN(RecommenderBase):
             net = self._new_net()
         net.load_state_dict(weights["net"])
         self.net_ = net.eval()
-        self.customer_features_, self.major_idx_ = weights["customer_features"], weights["major_idx"]
-        self.middle_idx_, self.mixture_ = weights["middle_idx"], weights["mixture"]
+        self.customer_features_, self.product_features_ = weights["customer_features"], weights["product_features"]
+        self.top_category_, self.candidates_ = weights["top_category"], weights["candidates"]
+        self.mixture_ = weights["mixture"]
         self.product_vectors_, self.affiliate_weights_ = weights["product_vectors"], weights["affiliate_weights"]
 
     # ------------------------------------------------------------------ inference
     def predict_preference(self, customer_idx, product_idx, affiliate_idx) -> np.ndarray:
         """Predicted 0–5 preference score for (customer, product, affiliate) triples (clipped)."""
         with torch_session(self.random_state, self.num_threads), torch.no_grad():
-            out = self._predict_pairs(self.net_, np.asarray(customer_idx, dtype=np.int64),
-                                      np.asarray(product_idx, dtype=np.int64),
-                                      np.asarray(affiliate_idx, dtype=np.int64))
+            out = self._predict_pairs(
+                self.net_,
+                np.asarray(customer_idx, dtype=np.int64),
+                np.asarray(product_idx, dtype=np.int64),
+                np.asarray(affiliate_idx, dtype=np.int64),
+            )
         return out.clamp(0, 5).numpy().astype(np.float32)
 
     def score(self, customer_idx: np.ndarray) -> np.ndarray:
         """float32 [len(customer_idx), n_products]: log P(next line is product j) =
-        log Σ_a π(customer, a) · p(j | customer, a)."""
+        log Σ_a π(customer, a) · p(j | customer, a); products outside the candidates have
+        probability 0 (log 1e-30 + their logit: below every candidate)."""
         rows = np.asarray(customer_idx, dtype=np.int64)
+        out = np.empty((len(rows), self.product_vectors_.shape[0]), dtype=np.float32)
+        cand = self.candidates_
         with torch_session(self.random_state, self.num_threads), torch.no_grad():
-            base = self._customer_vectors(self.net_, rows) @ self.product_vectors_.T + self.net_.item_bias
-            neg_log_z = -_log_normalisers(base, self.affiliate_weights_)
-            top = neg_log_z.max(1, keepdim=True).values  # keeps exp() below 1
-            mixed = (self.mixture_[torch.from_numpy(rows)] * torch.exp(neg_log_z - top)) @ self.affiliate_weights_
-            return (base + top + torch.log(mixed + 1e-30)).numpy().astype(np.float32, copy=False)
+            # about four [rows, products] temporaries per block
+            done = 0
+            for block in row_batches(rows, out.shape[1], share=4):
+                base = self._customer_vectors(self.net_, block) @ self.product_vectors_.T + self.net_.item_bias
+                cand_base = base.index_select(1, cand)
+                neg_log_z = -_log_normalisers(cand_base, self.affiliate_weights_)
+                top = neg_log_z.max(1, keepdim=True).values  # keeps exp() below 1
+                mixed = (self.mixture_[torch.from_numpy(block)] * torch.exp(neg_log_z - top)) @ self.affiliate_weights_
+                base += top + float(np.log(1e-30))  # probability 0 outside the candidates
+                base.index_copy_(1, cand, cand_base + top + torch.log(mixed + 1e-30))
+                out[done : done + len(block)] = base.numpy()
+                done += len(block)
+        return out
+
+
+def _sparse_dot(lines: sp.csr_matrix, base: torch.Tensor) -> torch.Tensor:
+    """Σ_ij lines[i, j] · base[i, j] over the non-zero entries only (no dense copy of ``lines``)."""
+    coo = lines.tocoo()
+    picked = base[torch.from_numpy(coo.row.astype(np.int64)), torch.from_numpy(coo.col.astype(np.int64))]
+    return (torch.from_numpy(coo.data.astype(np.float32)) * picked).sum()

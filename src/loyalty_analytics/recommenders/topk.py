@@ -6,7 +6,8 @@ customer has NOT bought at that affiliate before the cut; the model's scores of 
 candidates are ranked (ties: lower product index first, stable sort) and the best ``n`` kept
 (fewer when there are fewer candidates). Ranks are 1..m without gaps.
 
-Batched torch sort over [batch, n_products] per affiliate; no Python loop over customers.
+Batched torch top-k over [batch, products sold at the affiliate]; no Python loop over
+customers. Customer batches adapt to the catalogue (``batching``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .batching import MAX_ROWS, batch_rows
 from .data import InteractionData
 
 __all__ = ["recommend_per_affiliate", "stable_topk"]
@@ -70,11 +72,12 @@ def recommend_per_affiliate(
     data: InteractionData,
     n: int = 30,
     customers=None,
-    batch_size: int = 2048,
+    batch_size: int | None = None,
 ) -> pd.DataFrame:
     """DataFrame[customer_id, affiliate_code, rank (int32, 1..), product_code, score (float32)]
     sorted by customer index, affiliate index, rank. ``customers``: None (every customer with
-    history) or an array of customer indices (int) or customer ids (str)."""
+    history) or an array of customer indices (int) or customer ids (str). ``batch_size``:
+    customers per batch (None: as many as the memory budget allows; never more)."""
     idx_all = _customer_index(data, customers)
     cust_aff = data.customer_affiliate_counts() > 0
     bought_aff = data.bought_at_affiliate()
@@ -87,9 +90,10 @@ def recommend_per_affiliate(
         cols.append(c_a)
         pos.append(p_a)
     parts_c, parts_a, parts_r, parts_p, parts_s = [], [], [], [], []
+    step = batch_rows(data.n_products, share=2, max_rows=batch_size or MAX_ROWS)
     with torch.inference_mode():
-        for start in range(0, len(idx_all), batch_size):
-            idx = idx_all[start : start + batch_size]
+        for start in range(0, len(idx_all), step):
+            idx = idx_all[start : start + step]
             raw = torch.as_tensor(np.asarray(model.score(idx))).to(torch.float32)
             sc = torch.nan_to_num(raw, nan=_F32.min, posinf=_F32.max, neginf=_F32.min)
             for a in range(data.n_affiliates):

@@ -5,13 +5,14 @@
   torch settings restored afterwards. dbt runs its Python models in threads of one process, and
   torch's global RNG and thread count are process-wide: two fits at once would make each other's
   results depend on timing. The lock guards settings, not results — nothing is cached here.
-* customer / product feature encodings that both models use (demographic and category
-  indices), the per-epoch logger and early stopping.
+* customer / product feature encodings that both models use (whatever customer attributes and
+  category levels the data has, :class:`FeatureEmbedding`), the per-epoch logger and early stopping.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import random
@@ -22,9 +23,6 @@ import numpy as np
 import torch
 
 log = logging.getLogger("loyalty_analytics.recommenders")
-
-N_AGE_SLOTS = 8  # age band index: 0 unknown, 1..7 = 10s..70s (bands clipped)
-
 
 # Re-entrant: a model's score() opens its own session inside the caller's (evaluation, top-K).
 # ALS holds it too while it limits the process-wide BLAS threads.
@@ -82,31 +80,53 @@ class EpochLogger:
             print(msg, flush=True)
 
 
-def customer_feature_index(data) -> np.ndarray:
-    """int64 [n_customers, 3]: gender slot (0 unknown, 1 female, 2 male), age slot
-    (0 unknown, 1..7), region slot (region_idx, 0 unknown)."""
+def customer_feature_index(data, max_cross_levels: int = 0) -> tuple[np.ndarray, list[int]]:
+    """int64 [n_customers, n_features] codes (0 = unknown) and each feature's number of codes:
+    one feature per customer attribute (whatever ``data.customer_features`` holds — none is
+    fine), plus the cross of every pair of attributes whose codes multiply to at most
+    ``max_cross_levels`` (0: no crosses) — on L.Point data gender × age band, the crossed
+    feature seed 000 had."""
     cf = data.customer_features
-    g = cf["gender"].to_numpy().astype(np.int64)
-    gender = np.where(g < 0, 0, g + 1)
-    age = cf["age_band"].to_numpy().astype(np.int64) // 10
-    age = np.clip(age, 0, N_AGE_SLOTS - 1)
-    region = np.clip(cf["region_idx"].to_numpy().astype(np.int64), 0, None)
-    return np.stack([gender, age, region], axis=1)
+    codes = [np.clip(cf[column].to_numpy().astype(np.int64), 0, None) for column in cf.columns]
+    sizes = [
+        int(max(c.max(initial=0), len(data.attribute_levels.get(column, ())))) + 1
+        for c, column in zip(codes, cf.columns, strict=True)
+    ]
+    for a, b in itertools.combinations(range(len(codes)), 2):
+        if sizes[a] * sizes[b] <= max_cross_levels:
+            codes.append(codes[a] * sizes[b] + codes[b])
+            sizes.append(sizes[a] * sizes[b])
+    return _stacked(codes, data.n_customers), sizes
 
 
-def customer_feature_sizes(data) -> tuple[int, int, int]:
-    cf = data.customer_features
-    n_region = int(max(int(cf["region_idx"].max()) if len(cf) else 0, len(getattr(data, "region_codes", [])))) + 1
-    return 3, N_AGE_SLOTS, n_region
-
-
-def product_feature_index(data) -> tuple[np.ndarray, np.ndarray, int, int]:
+def product_feature_index(data) -> tuple[np.ndarray, list[int]]:
+    """int64 [n_products, n_levels] category codes (0 = unknown) and each level's number of codes."""
     pf = data.product_features
-    major = np.clip(pf["major_idx"].to_numpy().astype(np.int64), 0, None)
-    middle = np.clip(pf["middle_idx"].to_numpy().astype(np.int64), 0, None)
-    n_major = int(max(major.max(initial=0), len(getattr(data, "category_majors", [])))) + 1
-    n_middle = int(max(middle.max(initial=0), len(getattr(data, "category_middles", [])))) + 1
-    return major, middle, n_major, n_middle
+    codes = [np.clip(pf[column].to_numpy().astype(np.int64), 0, None) for column in pf.columns]
+    sizes = [
+        int(max(c.max(initial=0), len(data.category_levels.get(column, ())))) + 1
+        for c, column in zip(codes, pf.columns, strict=True)
+    ]
+    return _stacked(codes, data.n_products), sizes
+
+
+def _stacked(columns: list[np.ndarray], n_rows: int) -> np.ndarray:
+    return np.stack(columns, axis=1) if columns else np.zeros((n_rows, 0), dtype=np.int64)
+
+
+class FeatureEmbedding(torch.nn.Module):
+    """Sum of one embedding per categorical feature (codes [B, n_features] → [B, dim]); no
+    feature at all gives zeros. One table with per-feature offsets, initialised N(0, 0.05)."""
+
+    def __init__(self, sizes: list[int], dim: int):
+        super().__init__()
+        self.table = torch.nn.Embedding(max(sum(sizes), 1), dim)
+        torch.nn.init.normal_(self.table.weight, std=0.05)
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if sizes else np.zeros(0)
+        self.register_buffer("offsets", torch.as_tensor(offsets, dtype=torch.long))
+
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        return self.table(codes + self.offsets).sum(1)
 
 
 class EarlyStopping:
