@@ -84,18 +84,7 @@ def test_loaded_models_keep_their_training_figures(stored, small_data):
 def test_artifact_folder_has_metadata_and_plain_weights(stored, small_data):
     for key, (model, path) in stored.items():
         meta = json.loads((path / "metadata.json").read_text())
-        assert {
-            "model_name",
-            "version",
-            "class",
-            "params",
-            "random_state",
-            "data_fingerprint",
-            "cut_date",
-            "trained_at",
-            "fit_seconds",
-            "sizes",
-        } <= set(meta), key
+        assert set(model_store.METADATA_FIELDS) <= set(meta), key
         assert meta["model_name"] == model.name and meta["version"] == path.name and meta["random_state"] == 7
         assert meta["cut_date"] == "2021-06-30" and meta["params"] == model.get_params()
         assert meta["sizes"]["n_customers"] == small_data.n_customers and meta["fit_seconds"] >= 0

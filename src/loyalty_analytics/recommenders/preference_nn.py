@@ -59,6 +59,7 @@ from .torch_utils import (
     customer_feature_index,
     log,
     product_feature_index,
+    restore_net,
     torch_session,
 )
 
@@ -499,10 +500,7 @@ class PreferenceNN(RecommenderBase):
 
     def _set_weights(self, weights: dict) -> None:
         self.net_sizes_ = dict(weights["net_sizes"])
-        with torch_session(self.random_state, self.num_threads):  # the throw-away initialisation draws numbers
-            net = self._new_net()
-        net.load_state_dict(weights["net"])
-        self.net_ = net.eval()
+        self.net_ = restore_net(self._new_net, weights["net"], self.random_state, self.num_threads)
         self.customer_features_, self.product_features_ = weights["customer_features"], weights["product_features"]
         self.top_category_, self.candidates_ = weights["top_category"], weights["candidates"]
         self.mixture_ = weights["mixture"]

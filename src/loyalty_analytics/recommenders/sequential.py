@@ -44,6 +44,7 @@ from .torch_utils import (
     customer_feature_index,
     log,
     product_feature_index,
+    restore_net,
     torch_session,
 )
 
@@ -479,10 +480,7 @@ class SequentialRecommender(RecommenderBase):
 
     def _set_weights(self, weights: dict) -> None:
         self.net_sizes_ = dict(weights["net_sizes"])
-        with torch_session(self.random_state, self.num_threads):  # the throw-away initialisation draws numbers
-            net = self._new_net()
-        net.load_state_dict(weights["net"])
-        self.net_ = net.eval()
+        self.net_ = restore_net(self._new_net, weights["net"], self.random_state, self.num_threads)
         self.product_table_ = weights["product_table"]
         self.sessions_ = {
             key: value if isinstance(value, int) else value.numpy() for key, value in weights["sessions"].items()

@@ -157,3 +157,13 @@ class EarlyStopping:
     def restore_best(self, net: torch.nn.Module) -> None:
         if self._best_state is not None:
             net.load_state_dict(self._best_state)
+
+
+def restore_net(new_net, state_dict: dict, seed: int, num_threads: int):
+    """A stored network back in eval mode: ``new_net()`` builds the architecture (its random
+    initialisation, thrown away, draws numbers: inside a seeded session so nothing else shifts),
+    then the stored weights replace it."""
+    with torch_session(seed, num_threads):
+        net = new_net()
+    net.load_state_dict(state_dict)
+    return net.eval()
