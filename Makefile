@@ -1,4 +1,4 @@
-# Public interface (README): make demo | make test | make data | make bench | make docs
+# Public interface (README): make demo | make test | make data | make bench | make docs | make sql | make publish
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -11,9 +11,9 @@ SEED ?= 42
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export GX_ANALYTICS_ENABLED := False
-export DBT_PROFILES_DIR := $(CURDIR)/profiles
+export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: demo test data bench docs validate setup clean
+.PHONY: demo test data bench docs validate setup clean publish sql
 
 setup: $(STAMP)
 
@@ -27,7 +27,8 @@ $(STAMP): requirements.txt pyproject.toml
 
 ## Set up, generate demo data if data/raw is empty, build, validate and publish.
 demo: $(STAMP)
-	$(PY) -m loyalty_analytics.pipeline --dataset $(DATASET) --customers $(CUSTOMERS) --seed $(SEED)
+	$(PY) -m loyalty_analytics.pipeline --dataset $(DATASET) --customers $(CUSTOMERS) --seed $(SEED) \
+		$(if $(SOURCE_DIR),--source-dir $(SOURCE_DIR))
 
 ## Generate raw files into data/raw/ and ground truth into data/truth/.
 data: $(STAMP)
@@ -69,8 +70,10 @@ lint-sql: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.run --customers $(or $(BENCH_CUSTOMERS),30000)
 
+## dbt docs as one offline HTML file (manifest and catalog inlined; no server needed).
 docs: $(STAMP)
-	$(VENV)/bin/dbt docs generate --project-dir . --profiles-dir profiles
+	$(VENV)/bin/dbt docs generate --static
+	@echo "dbt docs (one offline file): $(CURDIR)/target/static_index.html"
 
 validate: $(STAMP)
 	$(PY) -m loyalty_analytics.validation
@@ -88,3 +91,16 @@ dashboard: $(STAMP)
 
 clean:
 	rm -rf target logs data/prepared* data/published* data/*.duckdb
+
+## Validate and publish the build file again, e.g. after a hand-run `dbt build` (the pipeline's
+## validate + publish stage only; DATASET picks the build file and release folder as in make demo).
+publish: $(STAMP)
+	$(PY) -m loyalty_analytics.pipeline.publish_only --dataset $(DATASET)
+
+## A duckdb shell (duckdb-cli, requirements.txt) on the published release, read-only; the release
+## folder as for make dashboard. Queries may also come on stdin: echo 'select 42' | make -s sql
+RELEASE_DB = $(DASHBOARD_DIR)/current/loyalty_marts.duckdb
+sql: $(STAMP)
+	@test -f $(RELEASE_DB) || { echo "no published release at $(RELEASE_DB): run make demo, or make publish after dbt build" >&2; exit 1; }
+	@if [ -t 0 ]; then echo "duckdb on $(RELEASE_DB) (read-only; .quit ends it)"; fi
+	@$(VENV)/bin/duckdb -readonly $(RELEASE_DB)

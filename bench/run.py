@@ -210,7 +210,7 @@ def run_peer(pipeline, layout, tmp: Path, customers: int, dbt: dict | None, samp
             "--project-dir",
             str(PROJECT_ROOT),
             "--profiles-dir",
-            str(PROJECT_ROOT / "profiles"),
+            str(PROJECT_ROOT),
             "--vars",
             pipeline.dbt_vars(layout),
         ]

@@ -242,7 +242,7 @@ def _compile_run_parameters(tmp_path: Path, variables: dict) -> subprocess.Compl
             "--project-dir",
             str(paths.PROJECT_ROOT),
             "--profiles-dir",
-            str(paths.PROJECT_ROOT / "profiles"),
+            str(paths.PROJECT_ROOT),
             "--target-path",
             str(target),
             "--log-path",

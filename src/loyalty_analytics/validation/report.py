@@ -40,6 +40,7 @@ class ValidationReport:
     notices: list[str]
     data_docs: str | None
     timings: dict[str, float]
+    static_docs: str | None = None  # the offline index of the results (static_index.py)
 
     @property
     def failures(self) -> list[Failure]:
@@ -93,6 +94,8 @@ def format_summary(report: ValidationReport) -> str:
     lines.append("Timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in t.items()))
     if report.data_docs:
         lines.append(f"Data Docs: {report.data_docs}")
+    if report.static_docs:
+        lines.append(f"Data Docs, offline (no JavaScript): {report.static_docs}")
     n_fail = len(report.failures)
     lines.append(
         "RESULT: PASSED"

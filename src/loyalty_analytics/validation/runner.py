@@ -1,5 +1,6 @@
 """Run the marts' expectations (their dbt rules + suites.py, planned by :mod:`.frames`) with a
-Great Expectations checkpoint (file context in ``gx/``), build Data Docs offline, return a report.
+Great Expectations checkpoint (file context in ``gx/``), build Data Docs offline (and a static index of
+the results that needs no JavaScript: :mod:`.static_index`), return a report.
 
 Data path: DuckDB (read-only) -> Arrow -> pandas -> GX pandas datasource, one dataframe
 asset, one suite and one validation definition per mart, all run by one checkpoint
@@ -27,6 +28,7 @@ import duckdb
 from .. import paths
 from .frames import ExpectationSpec, MartPlan, build_plans, load_frame
 from .report import Failure, MartResult, ValidationReport
+from .static_index import STATIC_INDEX, write_static_index
 
 CHECKPOINT_NAME = "marts_checkpoint"
 DATASOURCE_NAME = "marts"
@@ -265,7 +267,8 @@ def validate_connection(
     success = all(not m.failures for m in marts)
     timings = {"load": t_load - t0, **gx_timings, "total": time.perf_counter() - t0}
     docs = str(data_docs_index(root)) if build_docs else None
-    return ValidationReport(label, run_id, success, marts, notices, docs, timings)
+    static_docs = str(data_docs_index(root).with_name(STATIC_INDEX)) if build_docs else None
+    return ValidationReport(label, run_id, success, marts, notices, docs, timings, static_docs)
 
 
 def _replace(factory, obj):
@@ -376,6 +379,7 @@ def _run_checkpoint(root: Path, plans: list[MartPlan], frames: dict, params: dic
     if build_docs:
         resources = list(result.run_results.keys()) + [ExpectationSuiteIdentifier(name=p.mart) for p in plans]
         context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=resources)
+        write_static_index(root, DOCS_SITE)  # GX's index needs JavaScript from CDNs
         lap("data_docs")
     return result, timings
 
