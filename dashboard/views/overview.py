@@ -3,9 +3,10 @@ CLV; spend over time, by weekday, hour, age × sex and affiliate)."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from dashboard import charts
+from dashboard import charts, metric_layer
 from dashboard import data_access as da
 from dashboard.formatting import money, number, percent
 
@@ -16,42 +17,55 @@ lpay = da.has_lpay()
 SPEND = f"spend {currency}".strip()  # axis title
 
 
+KPIS = (
+    "customers",
+    "purchases",
+    "spend",
+    "mean_spend_per_customer",
+    "mean_spend_per_purchase",
+    "mean_clv_12m",
+    "lpay_client_ratio",
+    "lpay_transaction_ratio",
+    "lpay_spend_share",
+)
+
+
+def kpi_values() -> pd.Series:
+    """The KPIs as the metrics layer defines them (models/marts/semantic/, compiled by
+    dashboard/metric_layer.py): one cached query per mart; a mart this release lacks gives None."""
+    values = {}
+    for mart, sql in metric_layer.queries(KPIS).items():
+        values.update(da.query(sql).iloc[0].to_dict() if da.has(mart) else {})
+    return pd.Series({name: values.get(name) for name in KPIS})
+
+
+def about(metric: str) -> str:
+    """A KPI's help text: the metric's description in the metrics layer."""
+    return metric_layer.metric(metric).description
+
+
 def kpis() -> None:
-    k = da.query("""
-        select count(*) as customers,
-               cast(sum(n_receipts) as bigint) as purchases,
-               sum(total_spend) as spend,
-               avg(total_spend) as spend_per_customer,
-               sum(total_spend) / sum(n_receipts) as spend_per_purchase,
-               count(*) filter (where lpay_payments > 0) / count(*) as lpay_client_ratio,
-               sum(lpay_receipts) / sum(n_receipts) as lpay_transaction_ratio,
-               sum(lpay_spend) / sum(total_spend) as lpay_spend_share
-        from marts.customer_rfm""").iloc[0]
-    mean_clv = da.scalar("select avg(clv_12m) from marts.customer_clv") if da.has("customer_clv", "clv_12m") else None
+    k = kpi_values()
     unit = f" ({currency})" if currency else ""
     cols = st.columns(4)
-    cols[0].metric("Customers", number(k.customers), help="Customers with a purchase (customer_rfm).")
-    cols[1].metric("Purchases", number(k.purchases), help="Receipts (shopping trips, service uses).")
-    cols[2].metric(f"Mean spend per customer{unit}", money(k.spend_per_customer))
-    cols[3].metric(
-        f"Mean CLV, 12 months{unit}",
-        money(mean_clv),
-        help="Mean of customer_clv.clv_12m (BG/NBD or Pareto/NBD + Gamma-Gamma).",
+    cols[0].metric("Customers", number(k.customers), help=about("customers"))
+    cols[1].metric("Purchases", number(k.purchases), help=about("purchases"))
+    cols[2].metric(
+        f"Mean spend per customer{unit}", money(k.mean_spend_per_customer), help=about("mean_spend_per_customer")
     )
+    cols[3].metric(f"Mean CLV, 12 months{unit}", money(k.mean_clv_12m), help=about("mean_clv_12m"))
     cols = st.columns(4)
-    cols[0].metric(f"Total spend{unit}", money(k.spend))
-    cols[1].metric(f"Mean spend per purchase{unit}", money(k.spend_per_purchase))
+    cols[0].metric(f"Total spend{unit}", money(k.spend), help=about("spend"))
+    cols[1].metric(
+        f"Mean spend per purchase{unit}", money(k.mean_spend_per_purchase), help=about("mean_spend_per_purchase")
+    )
     if lpay:
-        cols[2].metric(
-            "L.Pay client ratio",
-            percent(k.lpay_client_ratio),
-            help="Share of customers with at least one L.Pay payment (anywhere).",
-        )
+        cols[2].metric("L.Pay client ratio", percent(k.lpay_client_ratio), help=about("lpay_client_ratio"))
         cols[3].metric(
             "L.Pay transaction ratio",
             percent(k.lpay_transaction_ratio),
-            help="Share of receipts at the affiliates paid with L.Pay; "
-            f"L.Pay carries {percent(k.lpay_spend_share)} of the spend (seed 001's M1).",
+            help=f"{about('lpay_transaction_ratio')} L.Pay carries {percent(k.lpay_spend_share)} of the spend "
+            "(seed 001's M1).",
         )
     else:
         st.info("This dataset has no L.Pay payments: the L.Pay ratios are not shown.")
