@@ -167,7 +167,7 @@ def lpoint_warehouse(folder: Path) -> tuple[dict, dt.date, dt.date | None]:
             "from intermediate.int_preference_calibration"
         ).df(),
     }
-    params = con.sql("select calibration_end, observation_end from intermediate.int_run_parameters").fetchone()
+    params = con.execute("select calibration_end, observation_end from intermediate.int_run_parameters").fetchone()
     return frames, pd.Timestamp(params[0]).date(), pd.Timestamp(params[1]).date()
 
 

@@ -92,9 +92,17 @@ components as (
         p.own_mean_interval_days is null as interval_is_fallback,
         cc.category_lines / cl.customer_lines as category_share
     from with_interval as p
-    inner join customer_lines as cl using (affiliate_code, customer_id)
-    inner join customer_category as cc using (affiliate_code, customer_id, category_major)
-    inner join affiliate_category as ac using (affiliate_code, category_major)
+    inner join customer_lines as cl
+        on p.affiliate_code = cl.affiliate_code and p.customer_id = cl.customer_id
+    -- a dataset without categories (Online Retail) has category_major null everywhere: one
+    -- category per customer, so category_share = 1 and category_level is neutral (0) for all
+    inner join customer_category as cc
+        on
+            p.affiliate_code = cc.affiliate_code
+            and p.customer_id = cc.customer_id
+            and p.category_major is not distinct from cc.category_major
+    inner join affiliate_category as ac
+        on p.affiliate_code = ac.affiliate_code and p.category_major is not distinct from ac.category_major
 ),
 
 ratios as (

@@ -38,3 +38,6 @@ modules = _Namespace(re=_re, datetime=_dt)
 run_started_at = _dt.datetime(2021, 12, 31, 23, 59, 59)
 invocation_id = "00000000-0000-0000-0000-000000000000"
 target = _Namespace(schema="main", name="dev", type="duckdb")
+# dbt's parse phase: models that look at the data at compile time (run_query behind
+# `if execute`) are linted with their parse-time SQL.
+execute = False

@@ -12,7 +12,7 @@ def model(dbt, session):
     data = jobs.history(
         settings["observation_end"],
         lines=dbt.ref("int_session_lines").project(jobs.LINE_COLUMNS),
-        customers=dbt.ref("int_customer_attributes"),
-        products=dbt.ref("stg_lpoint__products"),
+        customers=dbt.ref("int_customer_attribute_columns"),
+        products=dbt.ref("int_products"),
     )
     return jobs.recommend(registry, data, n=settings["recommendations_per_affiliate"])

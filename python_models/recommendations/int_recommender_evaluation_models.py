@@ -11,8 +11,8 @@ def model(dbt, session):
     settings = dbt_io.settings(dbt.ref("int_run_parameters"))
     inputs = dbt_io.frames(
         lines=dbt.ref("int_session_lines").project(jobs.LINE_COLUMNS),
-        customers=dbt.ref("int_customer_attributes"),
-        products=dbt.ref("stg_lpoint__products"),
+        customers=dbt.ref("int_customer_attribute_columns"),
+        products=dbt.ref("int_products"),
         preference=dbt.ref("int_preference_calibration").project(jobs.PREFERENCE_COLUMNS),
     )
     data, _ = jobs.split_at(settings["calibration_end"], settings["observation_end"], **inputs)

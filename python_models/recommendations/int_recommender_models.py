@@ -12,8 +12,8 @@ def model(dbt, session):
     data = jobs.history(
         settings["observation_end"],
         lines=dbt.ref("int_session_lines").project(jobs.LINE_COLUMNS),
-        customers=dbt.ref("int_customer_attributes"),
-        products=dbt.ref("stg_lpoint__products"),
+        customers=dbt.ref("int_customer_attribute_columns"),
+        products=dbt.ref("int_products"),
         preference=dbt.ref("int_preference_scores").project(jobs.PREFERENCE_COLUMNS),
     )
     return jobs.store_models(jobs.neural_models(settings["random_seed"]), data, used_for="published")

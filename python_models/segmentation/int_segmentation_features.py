@@ -9,6 +9,6 @@ def model(dbt, session):
     inputs = dbt_io.frames(
         rfm=dbt.ref("int_customer_summary"),
         clv=dbt.ref("int_clv_predictions"),
-        customers=dbt.ref("int_customer_attributes"),
-    )  # no rows for CDNOW
+        customers=dbt.ref("int_customer_attribute_columns"),
+    )  # customer_id + one column per attribute (none for CDNOW, Online Retail)
     return segmentation.prepare_features(**inputs)

@@ -1,5 +1,16 @@
 """The input contract, declared once: per dataset the files it reads, their columns (kind, SQL
-type, description, unit), the known affiliate codes and the default period.
+type, description, unit), the known affiliate codes, the default period and what the data records
+(``Capabilities``, the dbt vars that switch models on and off).
+
+Three input formats (dbt sources):
+
+* ``lpoint`` — the six L.Point / L.Pay competition files (``LPOINT``);
+* ``cdnow`` — the CDNOW log shipped inside lifetimes (``CDNOW``);
+* ``retail`` — **the generic contract** (``GENERIC``): any retailer's purchase log, described by a
+  small mapping config (YAML: ``datasets/*.yml``, docs/input_contract.md) that names the user's
+  files and columns for the canonical fields below (``TRANSACTION_FIELDS``, ``PRODUCT_FIELDS``,
+  ``CUSTOMER_FIELDS``). ingest checks the user's files against the config and writes the three
+  canonical Parquet tables of ``GENERIC`` that the dbt source ``retail`` reads.
 
 Who reads it:
 
@@ -15,10 +26,8 @@ dbt keeps two copies that tests/python/test_contract.py holds equal to this modu
 ``seeds/affiliates.csv`` (the codes and kinds, plus display names and themes) and the
 per-dataset default dates in ``macros/run_parameters.sql``.
 
-A dataset is plain data (frozen dataclasses, no framework): another input format is one more
-``Dataset`` value next to ``LPOINT`` and ``CDNOW`` in ``DATASETS``. What such a format may
-need later (optional columns or tables, Parquet files, a mapping from a user's column names)
-becomes new fields with defaults, so the declarations here stay as they are.
+A dataset is plain data (frozen dataclasses, no framework). A new retailer needs no code: a
+mapping config onto the generic contract.
 """
 
 from __future__ import annotations
@@ -41,6 +50,12 @@ from loyalty_analytics import paths
 #   iso_date  YYYY-MM-DD (a file ingest wrote itself)
 #   hour      0..23
 #   numeric   integer or plain decimal that is a finite DOUBLE
+# and, in the Parquet files ingest writes itself for the generic contract (typed on write):
+#   timestamp TIMESTAMP (local time)
+#   money     DECIMAL(18,4): exact sums, so a rebuild adds cents in any order to the same total
+#   flag      BOOLEAN
+#   number    DOUBLE (numeric customer attributes)
+#   row       BIGINT (a row or line number)
 TEXT, CODE, KEY, INT, DATE, ISO_DATE, HOUR, NUMERIC = (
     "text",
     "code",
@@ -51,6 +66,12 @@ TEXT, CODE, KEY, INT, DATE, ISO_DATE, HOUR, NUMERIC = (
     "hour",
     "numeric",
 )
+TIMESTAMP, MONEY, FLAG, NUMBER, ROW = "timestamp", "money", "flag", "number", "row"
+# Money after the checked models (and in the generic prepared files): whole units and 4 decimals,
+# |x| < 10^14. dbt's var max_line_amount must stay below that bound.
+MONEY_SQL_TYPE = "DECIMAL(18,4)"
+MONEY_SCALE = 4
+MONEY_LIMIT = 10**14
 SQL_TYPES = {
     TEXT: "VARCHAR",
     CODE: "VARCHAR",
@@ -60,6 +81,11 @@ SQL_TYPES = {
     HOUR: "INTEGER",
     NUMERIC: "DOUBLE",
     ISO_DATE: "DATE",
+    TIMESTAMP: "TIMESTAMP",
+    MONEY: MONEY_SQL_TYPE,
+    FLAG: "BOOLEAN",
+    NUMBER: "DOUBLE",
+    ROW: "BIGINT",
 }
 
 # What staging reads an affiliate code as (column affiliate_kind of seeds/affiliates.csv).
@@ -92,6 +118,7 @@ class Table:
     file: str  # file name in the prepared folder (and, for L.Point, in the raw folder)
     description: str
     columns: tuple[Column, ...]
+    format: str = "csv"  # csv (read with the declared types) or parquet (written with them by ingest)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -120,12 +147,30 @@ class Period:
 
 
 @dataclass(frozen=True)
+class Capabilities:
+    """What a dataset records. The pipeline passes each as the dbt var of the same name, which
+    switches the models that need it on or off (dbt_project.yml, whose defaults are L.Point's);
+    what a dataset lacks is omitted or null, never a made-up value (docs/input_contract.md)."""
+
+    has_products: bool = True  # product ids on the lines: preference, sessions, recommendations
+    has_categories: bool = True  # product categories: category levels, stamp mission
+    has_business_units: bool = True  # several business units (L.Point affiliates): affiliate_preferences
+    has_payment_flag: bool = True  # a payment flag per receipt (L.Pay): lpay_* columns, else null
+    has_customer_attributes: bool = True  # customer attributes (demographics)
+    has_returns: bool = False  # returns / cancellations recorded: int_returns and return rates, else null
+
+    def dbt_vars(self) -> dict[str, bool]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
 class Dataset:
-    source: str  # dbt source name; its yml lives in models/staging/<source>/
+    source: str  # dbt source name (and the dbt var `source`); its yml lives in models/staging/<source>/
     description: str
     tables: tuple[Table, ...]
-    period: Period  # default observation period (dbt vars period_start / period_end)
+    period: Period | None  # default observation period (dbt vars period_start / period_end); None: from the data
     affiliates: tuple[Affiliate, ...] = ()
+    capabilities: Capabilities = Capabilities()
 
     def table(self, name: str) -> Table:
         for table in self.tables:
@@ -278,6 +323,14 @@ CDNOW = Dataset(
     ),
     period=Period(dt.date(1997, 1, 1), dt.date(1998, 6, 30)),
     affiliates=(Affiliate("CDNOW", RETAIL),),  # one shop: int_transactions gives every line this code
+    capabilities=Capabilities(
+        has_products=False,
+        has_categories=False,
+        has_business_units=False,
+        has_payment_flag=False,
+        has_customer_attributes=False,
+        has_returns=False,
+    ),
     tables=(
         Table(
             "transactions",
@@ -302,13 +355,157 @@ CDNOW_LOGS = {
     ),
 }
 
-# Every dataset the pipeline and dbt know (the dbt var `dataset`), in the order the CLIs list them.
+# ----------------------------------------------------------------------------- the generic contract
+
+# What a mapping config may name a column for (docs/input_contract.md). Field kinds say how
+# ingest reads the user's column (whatever its type in the file) and what it must hold:
+#   id         text or a whole number (ids are compared as text); no leading/trailing spaces
+#   timestamp  a timestamp (Parquet TIMESTAMP / DATE, or text in the config's timestamp_format)
+#   day        a date (Parquet DATE / TIMESTAMP, or text in the config's date_format)
+#   integer    a whole number within INTEGER's range
+#   money      a number with at most 4 decimal places, |x| < 10^14 (DECIMAL(18,4))
+#   text       anything, may be empty
+#   channel    'online' or 'offline' (any case); anything else is quarantined as unknown_channel
+#   flag       true/false, 1/0, yes/no, t/f, y/n (any case), or a BOOLEAN column
+#   category   a categorical customer attribute (read as text)
+#   number     a numeric customer attribute (a finite number)
+F_ID, F_TIMESTAMP, F_DAY, F_INTEGER, F_MONEY, F_TEXT, F_CHANNEL, F_FLAG, F_CATEGORY, F_NUMBER = (
+    "id",
+    "timestamp",
+    "day",
+    "integer",
+    "money",
+    "text",
+    "channel",
+    "flag",
+    "category",
+    "number",
+)
+
+
+@dataclass(frozen=True)
+class Field:
+    """A canonical field of the generic contract: the key under which a mapping config names the
+    user's column (``transactions.columns.<name>: <column in the file>``)."""
+
+    name: str
+    kind: str
+    required: bool
+    description: str
+
+
+TRANSACTION_FIELDS = (
+    Field("customer_id", F_ID, True, "The customer (member, household). Lines without one are quarantined."),
+    Field("receipt_id", F_ID, True, "The receipt / basket / invoice: the lines bought together."),
+    Field("timestamp", F_TIMESTAMP, False, "When the line was bought (date and time). This or `date`."),
+    Field("date", F_DAY, False, "The day the line was bought, when the data has no time of day. This or `timestamp`."),
+    Field("product_id", F_ID, True, "The product (SKU, stock code)."),
+    Field("quantity", F_INTEGER, True, "Units; negative for a returned line."),
+    Field("amount", F_MONEY, False, "What the line cost (all units). This or `unit_price`."),
+    Field("unit_price", F_MONEY, False, "Price of one unit: amount = quantity × unit_price. This or `amount`."),
+    Field("product_name", F_TEXT, False, "Product name on the line (the products get their most frequent one)."),
+    Field("store_id", F_ID, False, "The store; empty = none (online)."),
+    Field("channel", F_CHANNEL, False, "online / offline; without it every line has the config's default_channel."),
+    Field("business_unit", F_ID, False, "Business unit / banner / affiliate; without it one unit, 'ALL'."),
+    Field("payment_flag", F_FLAG, False, "The receipt was paid with the payment method the flag marks (L.Pay)."),
+)
+# Exactly one of each pair must be mapped.
+ONE_OF_TRANSACTION_FIELDS = (("timestamp", "date"), ("amount", "unit_price"))
+PRODUCT_FIELDS = (
+    Field("product_id", F_ID, True, "The product; each appears once."),
+    Field("product_name", F_TEXT, False, "Name shown in the marts."),
+    Field("category_1", F_TEXT, False, "Top category level (department)."),
+    Field("category_2", F_TEXT, False, "Second category level, under category_1."),
+    Field("category_3", F_TEXT, False, "Third category level, under category_2."),
+)
+CUSTOMER_FIELDS = (Field("customer_id", F_ID, True, "The customer; each appears once."),)
+ATTRIBUTE_KINDS = (F_CATEGORY, F_NUMBER)
+# The business unit of every line when the data has none (in seeds/affiliates.csv).
+ONE_BUSINESS_UNIT = "ALL"
+
+GENERIC = Dataset(
+    source="retail",
+    description=(
+        "Any retailer's purchase log through the generic input contract: the canonical tables that "
+        "`python -m loyalty_analytics.ingest --dataset <config>` writes from a mapping config "
+        "(datasets/*.yml, docs/input_contract.md)."
+    ),
+    period=None,  # the config's, else the data's first..last day
+    affiliates=(Affiliate(ONE_BUSINESS_UNIT, RETAIL),),
+    capabilities=Capabilities(),  # from each mapping config (ingest.mapping.Mapping.capabilities)
+    tables=(
+        Table(
+            "transactions",
+            "transactions.parquet",
+            "one row per line of the user's transactions file, canonical columns.",
+            (
+                Column("source_file", TEXT, "The user's transactions file (name)."),
+                Column("source_line", ROW, "Line in a CSV file (header = line 1), row (1-based) in a Parquet file."),
+                Column("customer_id", CODE, "Customer id as text; null when the line has none."),
+                Column("receipt_id", CODE, "Receipt / basket id as text."),
+                Column("purchased_at", TIMESTAMP, "Local date and time (midnight when the data has dates only)."),
+                Column("product_id", CODE, "Product id as text; null when the line has none."),
+                Column("product_name", TEXT, "Product name on the line; null when not mapped."),
+                Column("quantity", INT, "Units (negative for returns).", unit="units"),
+                Column(
+                    "unit_price",
+                    MONEY,
+                    "Price of one unit; null when the config maps amount.",
+                    unit="the dataset's currency",
+                ),
+                Column(
+                    "amount",
+                    MONEY,
+                    "Line amount (quantity × unit_price when mapped so).",
+                    unit="the dataset's currency",
+                ),
+                Column("store_id", CODE, "Store id; null when not mapped or empty."),
+                Column("channel", TEXT, "Channel as in the file (lower case), or the config's default_channel."),
+                Column("business_unit", CODE, "Business unit, or 'ALL' when the data has none."),
+                Column("payment_flag", FLAG, "Receipt paid with the flagged payment method; null when not mapped."),
+                Column("is_cancellation", FLAG, "The receipt id matches the config's cancellation rule."),
+                Column("is_non_product", FLAG, "The product id is one of the config's non_product_ids."),
+            ),
+            format="parquet",
+        ),
+        Table(
+            "products",
+            "products.parquet",
+            "one row per product (the products file, or the product ids of the transactions).",
+            (
+                Column("product_id", KEY, "Product id as text."),
+                Column("product_name", TEXT, "Product name; null when unknown."),
+                Column("category_1", TEXT, "Top category level; null when none."),
+                Column("category_2", TEXT, "Second category level; null when none."),
+                Column("category_3", TEXT, "Third category level; null when none."),
+                Column("is_non_product", FLAG, "One of the config's non_product_ids (postage, fees, ...)."),
+            ),
+            format="parquet",
+        ),
+        Table(
+            "customer_attributes",
+            "customer_attributes.parquet",
+            "customer attributes, long: one row per customer and known attribute (none without a customers file).",
+            (
+                Column("customer_id", CODE, "Customer id as text."),
+                Column("attribute", TEXT, "Attribute name (the config's)."),
+                Column("attribute_position", INT, "Position of the attribute in the config (1 = first)."),
+                Column("value_text", TEXT, "Value of a categorical attribute; null for a numeric one."),
+                Column("value_number", NUMBER, "Value of a numeric attribute; null for a categorical one."),
+            ),
+            format="parquet",
+        ),
+    ),
+)
+
+# Every dataset the pipeline and dbt know by name (the dbt var `dataset`), in the order the CLIs
+# list them. Generic datasets are named by their mapping config (datasets/<name>.yml).
 DATASETS: dict[str, Dataset] = {"lpoint": LPOINT, "cdnow": CDNOW, "cdnow_sample": CDNOW}
 
 
 def sources() -> tuple[Dataset, ...]:
-    """Each dbt source once (cdnow and cdnow_sample read the same one)."""
-    return tuple({dataset.source: dataset for dataset in DATASETS.values()}.values())
+    """Each dbt source once (cdnow and cdnow_sample read the same one), the generic one last."""
+    return (*{dataset.source: dataset for dataset in DATASETS.values()}.values(), GENERIC)
 
 
 # ----------------------------------------------------------------------------- dbt sources yml
@@ -322,6 +519,7 @@ version: 2
 # Read from the prepared folder that `python -m loyalty_analytics.ingest` writes (checked,
 # UTF-8). Types are explicit and given as lists (names=[...], types=[...]): the dict form
 # clashes with dbt's `{name}` templating. YYYYMMDD dates stay text and are parsed in staging.
+# Parquet files (the generic contract) carry the declared types: ingest writes them so.
 """
 
 
@@ -333,8 +531,11 @@ def _sql_list(values) -> str:
     return "[" + ", ".join(f"'{_sql_text(value)}'" for value in values) + "]"
 
 
-def _read_csv(table: Table) -> str:
-    """The external_location: a read_csv over the prepared file with the declared names and types."""
+def _external_location(table: Table) -> str:
+    """The external_location: a read_csv over the prepared file with the declared names and types,
+    or a read_parquet of a Parquet file ingest wrote with them."""
+    if table.format == "parquet":
+        return f"read_parquet('{PREPARED_DIR_EXPRESSION}/{_sql_text(table.file)}')"
     return (
         f"read_csv('{PREPARED_DIR_EXPRESSION}/{_sql_text(table.file)}',\n"
         "header=true, delim=',', quote='\"',\n"
@@ -361,11 +562,38 @@ def _yaml_text(key: str, text: str, indent: str) -> list[str]:
     return [f"{indent}{key}: {json.dumps(text, ensure_ascii=False)}"]
 
 
+# Source freshness (`dbt source freshness`, warn only): the newest line of a table with a date is
+# expected within FRESHNESS_WARN_AFTER_DAYS of now, as for a warehouse rebuilt from at least weekly
+# extracts; older means a feed stopped or an old extract was loaded. Historical data (the
+# competition's 2021, CDNOW's 1997-98) always warns, by design: the warning names the newest day.
+FRESHNESS_WARN_AFTER_DAYS = 7
+_LOADED_AT = {  # the column as a timestamp, per kind
+    DATE: "try_strptime({}, '%Y%m%d')",
+    ISO_DATE: "cast({} as timestamp)",
+    TIMESTAMP: "{}",
+}
+
+
+def _freshness_yml(table: Table) -> list[str]:
+    """The table's freshness config, dated by its first date or timestamp column (none without one)."""
+    dated = next((column for column in table.columns if column.kind in _LOADED_AT), None)
+    if dated is None:
+        return []
+    loaded_at = _LOADED_AT[dated.kind].format(dated.name)
+    return [
+        "        config:",
+        f'          loaded_at_field: "{loaded_at}"',
+        "          freshness:",
+        f"            warn_after: {{count: {FRESHNESS_WARN_AFTER_DAYS}, period: day}}",
+    ]
+
+
 def _table_yml(table: Table) -> list[str]:
     lines = [f"      - name: {table.name}"]
     lines += _yaml_text("description", f"{Path(table.file).stem} — {table.description}", "        ")
+    lines += _freshness_yml(table)
     lines += ["        meta:", "          external_location: >-"]
-    lines += ["            " + part for part in _read_csv(table).splitlines()]
+    lines += ["            " + part for part in _external_location(table).splitlines()]
     lines.append("        columns:")
     for column in table.columns:
         lines.append(f"          - name: {column.name}")
@@ -377,6 +605,9 @@ def sources_yml(dataset: Dataset) -> str:
     """The text of the dataset's dbt sources yml."""
     lines = ["sources:", f"  - name: {dataset.source}"]
     lines += _yaml_text("description", dataset.description, "    ")
+    # Only the built input's source, as for its staging models (dbt_project.yml): a plain
+    # `dbt source freshness` checks the files of the dataset being built, not absent ones.
+    lines += ["    config:", f"      enabled: \"{{{{ var('source', 'lpoint') == '{dataset.source}' }}}}\""]
     lines.append("    tables:")
     for table in dataset.tables:
         lines += _table_yml(table)

@@ -44,11 +44,14 @@ def test_dbt_sources_read_every_declared_column_with_its_sql_type(dataset):
     assert [t["name"] for t in source["tables"]] == [t.name for t in dataset.tables]
     for table, declared in zip(source["tables"], dataset.tables):
         location = table["meta"]["external_location"]
-        assert location.startswith(f"read_csv('{PREPARED_DIR}/{declared.file}',"), location
-        names = re.findall(r"'(\w+)'", re.search(r"names=\[(.*?)\]", location).group(1))
-        types = re.findall(r"'(\w+)'", re.search(r"types=\[(.*?)\]", location).group(1))
-        assert list(zip(names, types)) == [(c.name, c.sql_type) for c in declared.columns], table["name"]
-        assert declared.file.removesuffix(".csv") in table["description"]
+        if declared.format == "parquet":  # typed by ingest on write (test_real_datasets checks the types)
+            assert location == f"read_parquet('{PREPARED_DIR}/{declared.file}')", location
+        else:
+            assert location.startswith(f"read_csv('{PREPARED_DIR}/{declared.file}',"), location
+            names = re.findall(r"'(\w+)'", re.search(r"names=\[(.*?)\]", location).group(1))
+            types = re.findall(r"'(\w+)'", re.search(r"types=\[(.*?)\]", location).group(1))
+            assert list(zip(names, types)) == [(c.name, c.sql_type) for c in declared.columns], table["name"]
+            assert declared.file.removesuffix(".csv") in table["description"]
         assert [(c["name"], c["description"]) for c in table["columns"]] == [
             (c.name, c.full_description) for c in declared.columns
         ]

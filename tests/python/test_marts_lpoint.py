@@ -101,6 +101,7 @@ def test_model_registry_lists_every_stored_model(lpoint_build):
         "personal_frequency",
         "als",
         "cooccurrence",
+        "tifu_knn",
         "preference_nn",
         "sequential_gru",
     }

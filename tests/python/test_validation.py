@@ -203,14 +203,14 @@ DEFECTS = [
         "chk_customer_id_in_customer_rfm",
     ),
     (
-        "recommended_product_not_in_catalog",  # dbt relationships to a staging model
+        "recommended_product_not_in_catalog",  # dbt relationships to an intermediate model
         [
             "update marts.product_recommendations set product_code = 'PD9999' "
             "where customer_id = 'M000000003' and rank = 1"
         ],
         "product_recommendations",
         "expect_column_values_to_be_in_set",
-        "chk_product_code_in_stg_lpoint__products",
+        "chk_product_code_in_int_products",
     ),
     (
         "null_where_the_rule_applies",  # dbt not_null with config.where (log_likelihood may be null)
@@ -566,7 +566,7 @@ def test_yml_parser_reads_the_rules_dbt_reads(tmp_path):
             "--project-dir",
             root,
             "--profiles-dir",
-            os.path.join(root, "profiles"),
+            root,
             "--target-path",
             str(tmp_path / "target"),
             "--log-path",

@@ -7,7 +7,7 @@ and suites.py): for tests of validation and publishing, and for timing the check
 Every mart has all the columns of its dbt contract. Customer i bought
 `products_per_customer` products (alternating affiliates A01/A02); the recommendations
 are products it never bought; every customer has a segment, a tier and a CLV row;
-segments 0..2 exist in segment_profiles; products are in staging.stg_lpoint__products.
+segments 0..2 exist in segment_profiles; products are in intermediate.int_products.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def _build(con, *, n, per, recs, np_, with_transactions, tag):
         q(f"drop schema if exists {schema} cascade")
         q(f"create schema {schema}")
     q(f"create temp table cust as select i, printf('M%09d', i) as customer_id from range({n}) t(i)")
-    q(f"""create table staging.stg_lpoint__products as
+    q(f"""create table intermediate.int_products as
           select printf('PD%04d', p) as product_code, 'product ' || p as product_name,
                  'major' || (p % 5) as category_major, 'middle' || (p % 17) as category_middle
           from range({np_}) t(p)""")
@@ -76,7 +76,8 @@ def _build(con, *, n, per, recs, np_, with_transactions, tag):
                  r.first_purchase_date, r.last_purchase_date, r.days_since_last_purchase, r.n_receipts,
                  r.total_spend, r.frequency, r.recency, r.T, r.monetary_value, r.rfm_cell, r.lpay_spend,
                  r.other_spend, r.online_grade, s.segment_id, s.segment_name, s.tier, v.p_alive,
-                 v.expected_purchases_90d, v.expected_purchases_365d, v.expected_avg_spend, v.clv_12m
+                 v.expected_purchases_90d, v.expected_purchases_365d, v.expected_avg_spend, v.clv_12m,
+                 r.return_line_rate, r.return_spend_share
           from marts.customer_rfm r join marts.customer_segments s using (customer_id)
           join marts.customer_clv v using (customer_id)""")
     _recommendation_marts(q, per=per, recs=recs, np_=np_)
@@ -105,6 +106,9 @@ def _customer_marts(q, tag):
                  (i % 3)::bigint as lpay_receipts, (i % 3 + i % 2)::bigint as lpay_payments,
                  (i % 4) * 5.0 as online_spend,
                  ['VIP', 'G3', 'G2', 'G1', null][1 + i % 5] as online_grade,
+                 -- L.Point records no returns: the return columns are null
+                 null::bigint as returned_lines, null::double as returned_spend,
+                 null::double as return_line_rate, null::double as return_spend_share,
                  {tag}::integer as build_tag
           from cust""")
     q("""create table marts.customer_cohorts as
@@ -202,7 +206,7 @@ def _recommendation_marts(q, *, per, recs, np_):
                  5.0 - x.r * 0.1 as score, 'v1' as model_version, timestamp '2022-01-01 00:00:00' as generated_at
           from (select c.customer_id, r, printf('PD%04d', (c.i + {per} + r) % {np_}) as product_code
                 from cust c, range({recs}) t(r)) x
-          join staging.stg_lpoint__products p using (product_code)""")
+          join intermediate.int_products p using (product_code)""")
     q("""create table marts.affiliate_preferences as
           select customer_id, 'A01' as affiliate_code, 3::bigint as n_receipts, 60.0 as spend,
                  0.6 as purchase_share, 0.7 as spend_share from cust
@@ -215,4 +219,4 @@ def _recommendation_marts(q, *, per, recs, np_):
                  timestamp '2022-01-01 00:00:00' as generated_at
           from (select c.customer_id, k, pr, printf('PD%04d', (c.i + {per} + k * 2 + pr) % {np_}) as product_code
                 from cust c, range(2) a(k), range(2) b(pr)) x
-          join staging.stg_lpoint__products p using (product_code)""")
+          join intermediate.int_products p using (product_code)""")

@@ -11,7 +11,7 @@ select
         (select max(purchase_date) from {{ ref('int_transactions') }})
     {% endif %} as observation_end,
     -- model settings the dbt Python models read from here (vars, with these defaults)
-    {{ sql_string(var('clv_model', 'bgnbd' if var('dataset', 'lpoint') == 'lpoint' else 'auto')) }} as clv_model,
+    {{ sql_string(clv_model_setting()) }} as clv_model,
     cast({{ checked_number('clv_penalizer', 0.0) }} as double) as clv_penalizer,
     cast({{ checked_number('clv_monthly_discount_rate', 0.01) }} as double) as clv_monthly_discount_rate,
     cast({{ checked_number('random_seed', 42) }} as integer) as random_seed,

@@ -1,8 +1,8 @@
 {{ config(materialized='view') }}
 
 -- Every purchase line with the id of its session (int_sessions, same rule: macro
--- session_start): what the sequential recommender reads. A view: the join is cheap and the
--- lines are not stored twice.
+-- session_start): what the recommenders read. A view: the join is cheap and the lines are not
+-- stored twice. spend as DOUBLE: the Python models read floats, not DECIMAL objects.
 select
     sessions.session_id,
     lines.transaction_line_id,
@@ -15,7 +15,7 @@ select
     lines.category_middle,
     lines.purchased_at,
     lines.purchase_date,
-    lines.spend,
+    cast(lines.spend as double) as spend,
     lines.quantity,
     lines.paid_with_lpay,
     sessions.session_start

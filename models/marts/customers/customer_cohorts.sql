@@ -67,9 +67,10 @@ select
     grid.cohort_size,
     coalesce(activity.active_customers, 0) as active_customers,
     coalesce(activity.active_customers, 0) / grid.cohort_size as retention_rate,
-    coalesce(activity.spend, 0) as spend,
-    sum(coalesce(activity.spend, 0)) over (
+    -- money is summed as DECIMAL (exact in any order) and published as DOUBLE
+    cast(coalesce(activity.spend, 0) as double) as spend,
+    cast(sum(coalesce(activity.spend, 0)) over (
         partition by grid.cohort_month order by grid.months_since_first
-    ) / grid.cohort_size as cumulative_spend_per_customer
+    ) / grid.cohort_size as double) as cumulative_spend_per_customer
 from grid
 left join activity using (cohort_month, months_since_first)

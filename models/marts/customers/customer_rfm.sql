@@ -1,6 +1,7 @@
 -- Customer-grain RFM as of observation_end: the customer summary (int_customer_summary:
--- lifetimes summary, classic RFM inputs, L.Pay split) with tie-aware quintile scores, the
--- RFM cell and seed 002's online spend grade.
+-- lifetimes summary, classic RFM inputs, L.Pay split, returns) with tie-aware quintile scores,
+-- the RFM cell and seed 002's online spend grade. The L.Pay columns are null for a dataset
+-- without a payment flag, the return columns for one without returns data.
 with summary as (
     select * from {{ ref('int_customer_summary') }}
 ),
@@ -46,6 +47,10 @@ select
     scored.online_spend,
     case online_graded.online_quartile
         when 1 then 'VIP' when 2 then 'G3' when 3 then 'G2' when 4 then 'G1'
-    end as online_grade
+    end as online_grade,
+    scored.returned_lines,
+    scored.returned_spend,
+    scored.return_line_rate,
+    scored.return_spend_share
 from scored
 left join online_graded using (customer_id)

@@ -1,7 +1,7 @@
 -- Every evaluation of this run in one table (SPEC §4): CLV holdout and p_alive, segmentation
 -- quality and stability, recommenders on the time split, and the preference back-test.
 {% set sources = ['int_clv_metrics', 'int_segmentation_metrics'] %}
-{% if var('dataset', 'lpoint') == 'lpoint' %}
+{% if capability('has_products') %}
     {% do sources.append('int_recommender_metrics') %}
 {% endif %}
 with unioned as (
@@ -15,7 +15,7 @@ with unioned as (
         from {{ ref(source) }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
-    {% if var('dataset', 'lpoint') == 'lpoint' %}
+    {% if capability('has_products') %}
         union all
         select
             'preference_score_' || affiliate_code as model_name,

@@ -12,5 +12,5 @@ select
     mission.model_name,
     parameters.run_started_at as generated_at
 from {{ ref('int_stamp_mission') }} as mission
-inner join {{ ref('stg_lpoint__products') }} as products using (product_code)
+inner join {{ ref('int_products') }} as products using (product_code)
 cross join {{ ref('int_run_parameters') }} as parameters

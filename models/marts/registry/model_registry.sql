@@ -11,7 +11,7 @@ with parameters as (
     from {{ ref('int_run_parameters') }}
 ),
 
-{% if var('dataset', 'lpoint') == 'lpoint' %}
+{% if capability('has_products') %}
     recommenders as (
         {% for registry in ['int_recommender_evaluation_models', 'int_recommender_models'] %}
             select
@@ -92,7 +92,7 @@ segmentation as (
 ),
 
 unioned as (
-    {% if var('dataset', 'lpoint') == 'lpoint' %}
+    {% if capability('has_products') %}
         select * from recommenders
         union all
     {% endif %}

@@ -4,7 +4,7 @@
 -- receipts, customers and spend per ISO weekday × hour of day × channel, up to
 -- observation_end. hour is null when the dataset records dates only (every timestamp at
 -- midnight, e.g. CDNOW), so "no clock time" never reads as "everything at 00:00".
-{% set has_lpay = var('dataset', 'lpoint') == 'lpoint' %}
+{% set has_lpay = capability('has_payment_flag') %}
 with params as (
     select observation_end from {{ ref('int_run_parameters') }}
 ),
@@ -28,10 +28,10 @@ select
     count(*) as n_receipts,
     count(distinct receipts.customer_id) as n_customers,
     count(distinct receipts.purchase_date) as n_days_with_sales,
-    sum(receipts.spend) as spend,
+    cast(sum(receipts.spend) as double) as spend,
     {% if has_lpay %}
         count(*) filter (where receipts.paid_with_lpay) as lpay_receipts,
-        coalesce(sum(receipts.spend) filter (where receipts.paid_with_lpay), 0) as lpay_spend
+        cast(coalesce(sum(receipts.spend) filter (where receipts.paid_with_lpay), 0) as double) as lpay_spend
     {% else %}
         cast(null as bigint) as lpay_receipts,
         cast(null as double) as lpay_spend

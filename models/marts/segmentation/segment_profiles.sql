@@ -39,11 +39,12 @@ select
     avg(rfm.n_receipts) as mean_receipts,
     avg(rfm.frequency) as mean_frequency,
     -- ordered: the last bits of a sum of fractions depend on the order it adds them in, and rows
-    -- arrive in an order that differs between builds; the other means add whole numbers (exact)
+    -- arrive in an order that differs between builds (money has cents in most currencies); the
+    -- other means add whole numbers (exact)
     avg(rfm.monetary_value order by customer_id) as mean_monetary_value,
-    avg(rfm.total_spend) as mean_total_spend,
-    avg(rfm.lpay_spend) as mean_lpay_spend,
-    avg(rfm.other_spend) as mean_other_spend,
+    avg(rfm.total_spend order by customer_id) as mean_total_spend,
+    avg(rfm.lpay_spend order by customer_id) as mean_lpay_spend,
+    avg(rfm.other_spend order by customer_id) as mean_other_spend,
     avg(case when rfm.lpay_payments > 0 then 1.0 else 0.0 end) as lpay_user_share,
     avg(rfm.T) as mean_tenure_days,
     avg(clv.clv_12m order by customer_id) as mean_clv_12m,

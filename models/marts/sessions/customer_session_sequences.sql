@@ -10,7 +10,7 @@ select
     product_codes,
     category_majors,
     n_units,
-    spend,
+    cast(spend as double) as spend,
     date_diff(
         'minute', lag(session_start) over (partition by customer_id order by session_start, session_id), session_start
     )

@@ -8,10 +8,11 @@ select
     cast(session_start as date) as session_date,
     n_lines,
     n_units,
-    spend,
+    cast(spend as double) as spend,
     cast(len(product_codes) as bigint) as n_products,
-    cast(len(category_majors) as bigint) as n_categories,
-    array_to_string(category_majors, ', ') as categories,
+    -- null, not 0, when the dataset records no categories (Online Retail)
+    cast(nullif(len(category_majors), 0) as bigint) as n_categories,
+    nullif(array_to_string(category_majors, ', '), '') as categories,
     paid_with_lpay
 from {{ ref('int_sessions') }}
 where cast(session_start as date) <= {{ observation_end() }}

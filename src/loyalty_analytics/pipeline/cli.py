@@ -23,7 +23,26 @@ def main(argv: list[str] | None = None) -> int:
         description=pipeline.__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--dataset", default="lpoint", choices=DATASETS)
+    parser.add_argument(
+        "--dataset",
+        default="lpoint",
+        help=f"{', '.join(DATASETS)}, or a mapping config of the generic contract: the name of "
+        "datasets/<name>.yml (online_retail, completejourney) or a path to a .yml",
+    )
+    parser.add_argument(
+        "--source-dir",
+        type=Path,
+        default=None,
+        help="a mapping config's files (default: $LOYALTY_SOURCE_DIR, else ../shared/data/real/<name> "
+        "beside the repository, else the config's python_package)",
+    )
+    parser.add_argument(
+        "--sample-customers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="a mapping config: build every line of N of its customers (deterministic) into <name>_sample files",
+    )
     parser.add_argument("--customers", type=int, default=3000, help="demo size when data is generated")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--data-dir", type=Path, default=None)
@@ -36,9 +55,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-publish", action="store_true")
     parser.add_argument("--report-json", type=Path, default=None, help="write stage timings here")
     args = parser.parse_args(argv)
+    layout = Layout.for_dataset(
+        args.dataset, args.data_dir, args.source_dir, args.sample_customers
+    )  # an unknown dataset exits here
     try:
         report = run(
-            args.dataset, args.customers, args.seed, args.data_dir, args.regenerate, publish=not args.no_publish
+            args.dataset,
+            args.customers,
+            args.seed,
+            args.data_dir,
+            args.regenerate,
+            publish=not args.no_publish,
+            source_dir=args.source_dir,
+            sample_customers=args.sample_customers,
         )
     except Interrupted as stop:
         print(
@@ -48,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         return 128 + stop.signum
-    print_summary(report, Layout.for_dataset(args.dataset, args.data_dir))
+    print_summary(report, layout)
     if args.report_json:
         args.report_json.write_text(json.dumps(asdict(report), indent=2))
     return 0 if report.ok else 1

@@ -46,17 +46,7 @@ def _generate_if_needed(stage: Stage, layout: Layout, customers: int, seed: int,
 def _ingest(stage: Stage, layout: Layout) -> bool:
     return stage(
         "ingest",
-        [
-            sys.executable,
-            "-m",
-            "loyalty_analytics.ingest",
-            "--dataset",
-            layout.dataset,
-            "--raw-dir",
-            str(layout.raw_dir),
-            "--out",
-            str(layout.prepared_dir),
-        ],
+        [sys.executable, "-m", "loyalty_analytics.ingest", *layout.ingest_args(), "--out", str(layout.prepared_dir)],
     )
 
 
@@ -72,8 +62,7 @@ def _dbt_build(
     if not stage("dbt build", build):
         print_lock_holder(layout.warehouse, read_only=False)
         return False
-    if layout.dataset == "lpoint":
-        print_quarantine_counts(layout.warehouse)
+    print_quarantine_counts(layout.warehouse)
     return True
 
 
@@ -105,14 +94,18 @@ def run(
     publish: bool = True,
     dbt_select: str | None = None,
     memory_sampler: MemorySampler | None = None,
+    source_dir: Path | None = None,
+    sample_customers: int | None = None,
 ) -> PipelineReport:
-    """Run the stages in order and stop at the first that fails. `regenerate` generates
-    new raw files even if some exist; the generator refuses a folder it did not create and
-    replaces only its own files there. SIGTERM / SIGINT during a stage end the stage and
-    raise Interrupted."""
-    layout = Layout.for_dataset(dataset, data_dir)
+    """Run the stages in order and stop at the first that fails. `dataset`: lpoint, cdnow,
+    cdnow_sample or a mapping config (name or path; its files from `source_dir`, else found as
+    ingest.mapping.source_dir says; `sample_customers`: every line of that many of its customers).
+    `regenerate` generates new raw files even if some exist;
+    the generator refuses a folder it did not create and replaces only its own files there.
+    SIGTERM / SIGINT during a stage end the stage and raise Interrupted."""
+    layout = Layout.for_dataset(dataset, data_dir, source_dir, sample_customers)
     env = layout.env()
-    report = PipelineReport(dataset=dataset, warehouse=str(layout.warehouse))
+    report = PipelineReport(dataset=layout.dataset, warehouse=str(layout.warehouse))
     layout.data_dir.mkdir(parents=True, exist_ok=True)
 
     def stage(name: str, command: list[str]) -> bool:

@@ -2,7 +2,9 @@
 
 -- Every PDDE line with its quarantine_reason (null = clean; first matching rule wins, macro
 -- quarantine_reason, docs/bad_input.md). int_transactions keeps the clean lines,
--- int_quarantined_rows lists the others with their file line.
+-- int_quarantined_rows lists the others with their file line. The ladder reads the amount as
+-- read (a DOUBLE: 1e15 is data to quarantine, not a cast error); spend is that amount as money,
+-- DECIMAL(18,4), from here on (null only for amounts a bound has already quarantined).
 with lines as (
     select * from {{ ref('stg_lpoint__purchase_lines') }}
 ),
@@ -36,7 +38,7 @@ numbered as (
 flagged as (
     select
         numbered.*,
-        numbered.amount_krw as spend,
+        numbered.amount_krw as amount,
         customers.customer_id is not null as is_known_customer,
         products.product_code is not null as is_known_product,
         retail_affiliates.affiliate_code is not null as is_known_affiliate
@@ -58,7 +60,8 @@ select
     purchase_date,
     purchase_hour,
     purchased_at,
-    spend,
+    amount,
+    try_cast(amount as decimal(18, 4)) as spend,
     quantity,
     {{ quarantine_reason(
         ['duplicate_line', 'unknown_customer', 'unknown_product', 'unknown_affiliate', 'unknown_channel',

@@ -50,7 +50,7 @@ numbered as (
 flagged as (
     select
         numbered.*,
-        numbered.amount_krw as spend,
+        numbered.amount_krw as amount,
         coalesce(affiliates.affiliate_kind = 'lpay', false) as is_outside_affiliates,
         customers.customer_id is not null as is_known_customer,
         affiliates.affiliate_code is not null as is_known_affiliate,
@@ -74,7 +74,8 @@ select
     payment_date,
     payment_hour,
     paid_at,
-    spend,
+    amount,
+    try_cast(amount as decimal(18, 4)) as spend,
     is_outside_affiliates,
     {{ quarantine_reason(
         ['duplicate_line', 'unknown_customer', 'unknown_affiliate', 'unknown_channel',

@@ -1,7 +1,8 @@
 {{ config(materialized='table') }}
 
 -- Every COP_U row with its quarantine_reason: the purchase lines' rules without the
--- product and quantity checks (macro quarantine_reason, docs/bad_input.md).
+-- product and quantity checks (macro quarantine_reason, docs/bad_input.md). amount as read,
+-- spend as money (DECIMAL(18,4)), as in int_purchase_lines_checked.
 with service_uses as (
     select * from {{ ref('stg_lpoint__service_uses') }}
 ),
@@ -31,7 +32,7 @@ numbered as (
 flagged as (
     select
         numbered.*,
-        numbered.amount_krw as spend,
+        numbered.amount_krw as amount,
         customers.customer_id is not null as is_known_customer,
         service_affiliates.affiliate_code is not null as is_known_affiliate
     from numbered
@@ -51,7 +52,8 @@ select
     visit_date,
     purchase_hour,
     purchased_at,
-    spend,
+    amount,
+    try_cast(amount as decimal(18, 4)) as spend,
     {{ quarantine_reason(
         ['duplicate_line', 'unknown_customer', 'unknown_affiliate', 'unknown_channel',
          'non_positive_amount', 'implausible_amount', 'date_outside_period'],
