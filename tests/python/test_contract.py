@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from loyalty_analytics import contract, paths
-from loyalty_analytics.contract import DATASETS, sources, sources_yml
+from loyalty_analytics.contract import DATASETS, sources
+from loyalty_analytics.contract_sources import sources_yml
 
 ROOT = paths.PROJECT_ROOT
 # The prepared folder, escaped so that a quote in its name cannot end the SQL string.

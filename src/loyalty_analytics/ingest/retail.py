@@ -7,34 +7,25 @@ to its canonical type; a value that does not convert stops with the config key, 
 row, column and value), then written with ``COPY (…) TO … (FORMAT parquet)``; no line is held in
 pandas. Rows that convert but are bad data (no customer, unknown product, duplicates, returns,
 non-positive amounts, …) pass and are decided in dbt (``int_retail_lines_checked``).
+
+The steps live in sibling modules: ``retail_files`` (the user's files), ``retail_convert`` (one
+column → canonical), ``retail_checks`` (value and key checks); this one writes the tables.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import os
 import time
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import duckdb
 
 from loyalty_analytics.contract import (
-    F_CATEGORY,
-    F_CHANNEL,
-    F_DAY,
-    F_FLAG,
     F_ID,
-    F_INTEGER,
-    F_MONEY,
     F_NUMBER,
-    F_TEXT,
-    F_TIMESTAMP,
     GENERIC,
-    MONEY_SCALE,
     MONEY_SQL_TYPE,
     ONE_BUSINESS_UNIT,
     PRODUCT_FIELDS,
@@ -43,10 +34,12 @@ from loyalty_analytics.contract import (
 )
 
 from .checks import sql_string
-from .encoding import UTF8_BOM
 from .errors import InputError
-from .mapping import FileMapping, Mapping, source_dir
+from .mapping import Mapping, source_dir
 from .output import atomic_target
+from .retail_checks import check_unique_key, check_values
+from .retail_convert import Converted, convert
+from .retail_files import SourceFile, open_file
 
 TRANSACTIONS, PRODUCTS, CUSTOMER_ATTRIBUTES = GENERIC.tables
 # Mapped fields whose every value must be filled in (the others: an empty value is data, decided in dbt).
@@ -55,320 +48,8 @@ REQUIRED_VALUES = {"receipt_id", "timestamp", "date", "quantity", "amount", "uni
 # every canonical column the file maps, i.e. all but the file name and line number.
 DUPLICATE_COLUMNS = tuple(c for c in TRANSACTIONS.column_names if c not in ("source_file", "source_line"))
 
-_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER")
-_FLOAT_TYPES = ("FLOAT", "REAL", "DOUBLE")
-_TIMESTAMP_TYPES = ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATETIME")
-_PADDING_PATTERNS = (" %", "% ", "\t%", "%\t")
-_INTEGER_TEXT = r"[+-]?[0-9]+"
-_MONEY_TEXT = rf"[+-]?([0-9]+(\.[0-9]{{0,{MONEY_SCALE}}})?|\.[0-9]{{1,{MONEY_SCALE}}})"
-_NUMBER_TEXT = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
-_FLAG_TRUE, _FLAG_FALSE = ("true", "t", "1", "yes", "y"), ("false", "f", "0", "no", "n")
 
-
-# ----------------------------------------------------------------------------- the user's files
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """One of the user's files, open for SQL: its columns and types and how to scan it with
-    ``__row``, the 1-based line (CSV, header = line 1) or row (Parquet) messages report."""
-
-    mapping: Mapping
-    files: FileMapping
-    path: Path
-    types: dict[str, str]
-
-    @property
-    def unit(self) -> str:
-        return "line" if self.files.format == "csv" else "row"
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    def scan(self) -> str:
-        if self.files.format == "parquet":
-            return (
-                f"(select *, file_row_number + 1 as __row "
-                f"from read_parquet({sql_string(self.path)}, file_row_number = true))"
-            )
-        columns = ", ".join(f"{sql_string(c)}: 'VARCHAR'" for c in self.types)
-        return (
-            f"(select *, row_number() over () + 1 as __row from read_csv({sql_string(self.path)}, header = true, "
-            f"auto_detect = false, columns = {{{columns}}}, delim = {sql_string(self.files.delimiter)}, "
-            "quote = '\"', escape = '\"', strict_mode = true, null_padding = false))"
-        )
-
-    def where(self, row: int) -> str:
-        return f"{self.name} {self.unit} {row}"
-
-
-def _csv_header(path: Path, delimiter: str) -> list[str]:
-    with open(path, "rb") as fh:
-        first = fh.readline(1 << 20).removeprefix(UTF8_BOM)
-    return next(
-        csv.reader(io.StringIO(first.decode("utf-8", errors="replace").rstrip("\r\n")), delimiter=delimiter), []
-    )
-
-
-def open_file(con: duckdb.DuckDBPyConnection, mapping: Mapping, files: FileMapping, folder: Path) -> SourceFile:
-    """The file a config section names, with its column types; stops when it is missing, empty,
-    unreadable, or lacks a mapped column."""
-    label = mapping.label()
-    path = Path(files.file) if Path(files.file).is_absolute() else folder / files.file
-    if not path.is_file():
-        raise InputError(f"{label}: {files.key}.file: {path} does not exist")
-    if path.stat().st_size == 0:
-        raise InputError(f"{label}: {files.key}.file: {path.name} is empty (0 bytes)")
-    if files.format == "csv":
-        types = {column: "VARCHAR" for column in _csv_header(path, files.delimiter)}
-    else:
-        try:
-            described = con.execute(f"describe select * from read_parquet({sql_string(path)})").fetchall()
-        except duckdb.Error as error:
-            raise InputError(
-                f"{label}: {files.key}.file: {path.name} is not a readable Parquet file ({error})"
-            ) from None
-        types = {name: kind for name, kind, *_ in described}
-    source = SourceFile(mapping, files, path, types)
-    for field, column in files.columns.items():
-        if column not in types:
-            raise InputError(
-                f"{label}: {files.key}.columns.{field}: column {column!r} is not in {path.name} "
-                f"(its columns: {', '.join(types)})"
-            )
-    return source
-
-
-# ----------------------------------------------------------------------------- one column → canonical
-
-
-@dataclass(frozen=True)
-class Converted:
-    """A mapped column in canonical form: the value, whether the source value is acceptable, and
-    what an unacceptable value is not (for the message)."""
-
-    field: str  # config key, e.g. transactions.columns.quantity
-    column: str  # the user's column
-    value: str  # SQL
-    ok: str  # SQL, true when the source value is acceptable
-    problem: str
-
-
-def _q(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
-
-
-def _not_padded(c: str) -> str:
-    return "not (" + " or ".join(f"{c} like '{p}'" for p in _PADDING_PATTERNS) + ")"
-
-
-def _base_type(sql_type: str) -> str:
-    return sql_type.split("(")[0].upper()
-
-
-def _id(c: str, sql_type: str, required: bool) -> tuple[str, str, str]:
-    base = _base_type(sql_type)
-    if base in _INTEGER_TYPES or base in ("UBIGINT", "UHUGEINT"):
-        value, ok = f"cast({c} as varchar)", "true"
-    elif base in _FLOAT_TYPES or base == "DECIMAL":
-        value = f"cast(try_cast({c} as bigint) as varchar)"
-        ok = f"({c} is null or ({c} = trunc({c}) and try_cast({c} as bigint) is not null))"
-    elif base == "VARCHAR":
-        value, ok = f"nullif({c}, '')", f"({c} is null or {_not_padded(c)})"
-    else:
-        raise ValueError(sql_type)
-    if required:
-        ok = f"({ok} and {value} is not null)"
-    return (
-        value,
-        ok,
-        "is not an id (text without leading/trailing spaces, or a whole number)"
-        + ("; this id is required" if required else ""),
-    )
-
-
-def _timestamp(c: str, sql_type: str, mapping: Mapping) -> tuple[str, str, str]:
-    """Local time: a naive timestamp as given, or converted from timezone.from to timezone.to;
-    an instant (TIMESTAMP WITH TIME ZONE) in timezone.to (UTC without one)."""
-    base = _base_type(sql_type)
-    if base in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"):
-        return f"timezone({sql_string(mapping.timezone_to or 'UTC')}, {c})", f"({c} is not null)", "is empty"
-    if base in _TIMESTAMP_TYPES or base == "DATE":
-        value = f"cast({c} as timestamp)"
-    elif base == "VARCHAR":
-        fmt = mapping.timestamp_format
-        value = f"try_strptime({c}, {sql_string(fmt)})" if fmt else f"try_cast({c} as timestamp)"
-    else:
-        raise ValueError(sql_type)
-    if mapping.timezone_from and mapping.timezone_to:
-        value = f"timezone({sql_string(mapping.timezone_to)}, timezone({sql_string(mapping.timezone_from)}, {value}))"
-    shape = f"in the format {mapping.timestamp_format!r}" if mapping.timestamp_format else "(YYYY-MM-DD HH:MM:SS)"
-    return value, f"({value} is not null)", f"is not a timestamp {shape}"
-
-
-def _day(c: str, sql_type: str, mapping: Mapping) -> tuple[str, str, str]:
-    base = _base_type(sql_type)
-    if base in _TIMESTAMP_TYPES or base == "DATE":
-        value = f"cast(cast({c} as date) as timestamp)"
-    elif base == "VARCHAR":
-        fmt = mapping.date_format or "%Y-%m-%d"
-        value = f"cast(cast(try_strptime({c}, {sql_string(fmt)}) as date) as timestamp)"
-    else:
-        raise ValueError(sql_type)
-    return value, f"({value} is not null)", f"is not a date in the format {mapping.date_format or '%Y-%m-%d'!r}"
-
-
-def _integer(c: str, sql_type: str) -> tuple[str, str, str]:
-    base = _base_type(sql_type)
-    value = f"try_cast({c} as integer)"
-    if base in _FLOAT_TYPES or base == "DECIMAL":
-        ok = f"({c} = trunc({c}) and {value} is not null)"
-    elif base == "VARCHAR":
-        ok = f"(regexp_full_match({c}, '{_INTEGER_TEXT}') and {value} is not null)"
-    elif base in _INTEGER_TYPES or base in ("UBIGINT", "UHUGEINT"):
-        ok = f"({value} is not null)"
-    else:
-        raise ValueError(sql_type)
-    return value, f"coalesce({ok}, false)", "is not a whole number in INTEGER's range"
-
-
-def _money(c: str, sql_type: str) -> tuple[str, str, str]:
-    base = _base_type(sql_type)
-    value = f"try_cast({c} as {MONEY_SQL_TYPE})"
-    if base in _FLOAT_TYPES:
-        # a double such as 2.55 is not exactly 2.55: accept it when it is the nearest double to a
-        # value with 4 decimals; a 5th decimal place would be rounded away silently otherwise
-        ok = f"({value} is not null and abs({c} - cast({value} as double)) <= 1e-9 * greatest(1, abs({c})))"
-    elif base == "DECIMAL":
-        ok = f"({value} is not null and {value} = {c})"
-    elif base == "VARCHAR":
-        ok = f"(regexp_full_match({c}, '{_MONEY_TEXT}') and {value} is not null)"
-    elif base in _INTEGER_TYPES:
-        ok = f"({value} is not null)"
-    else:
-        raise ValueError(sql_type)
-    return value, f"coalesce({ok}, false)", f"is not an amount with at most {MONEY_SCALE} decimals below 10^14"
-
-
-def _text(c: str) -> tuple[str, str, str]:
-    return f"cast({c} as varchar)", "true", ""
-
-
-def _channel(c: str) -> tuple[str, str, str]:
-    return f"lower(trim(cast({c} as varchar)))", "true", ""
-
-
-def _flag(c: str, sql_type: str) -> tuple[str, str, str]:
-    base = _base_type(sql_type)
-    if base == "BOOLEAN":
-        return c, "true", ""
-    text = f"lower(trim(cast({c} as varchar)))"
-    value = (
-        f"case when {text} in ({', '.join(map(sql_string, _FLAG_TRUE))}) then true "
-        f"when {text} in ({', '.join(map(sql_string, _FLAG_FALSE))}) then false end"
-    )
-    return value, f"({c} is null or {value} is not null)", "is not a flag (true/false, 1/0, yes/no)"
-
-
-def _number(c: str, sql_type: str) -> tuple[str, str, str]:
-    value = f"try_cast({c} as double)"
-    ok = f"({c} is null or (isfinite({value})"
-    if _base_type(sql_type) == "VARCHAR":
-        ok += f" and regexp_full_match(trim({c}), '{_NUMBER_TEXT}')"
-    return value, ok + "))", "is not a finite number"
-
-
-def convert(source: SourceFile, field: str, kind: str, column: str, required: bool = False) -> Converted:
-    """The canonical value of the user's ``column`` for a field of ``kind``."""
-    c, sql_type = _q(column), source.types[column]
-    mapping = source.mapping
-    try:
-        if kind == F_ID:
-            parts = _id(c, sql_type, required)
-        elif kind == F_TIMESTAMP:
-            parts = _timestamp(c, sql_type, mapping)
-        elif kind == F_DAY:
-            parts = _day(c, sql_type, mapping)
-        elif kind == F_INTEGER:
-            parts = _integer(c, sql_type)
-        elif kind == F_MONEY:
-            parts = _money(c, sql_type)
-        elif kind in (F_TEXT, F_CATEGORY):
-            parts = _text(c)
-        elif kind == F_CHANNEL:
-            parts = _channel(c)
-        elif kind == F_FLAG:
-            parts = _flag(c, sql_type)
-        elif kind == F_NUMBER:
-            parts = _number(c, sql_type)
-        else:
-            raise AssertionError(kind)
-    except ValueError:
-        raise InputError(
-            f"{mapping.label()}: {field}: column {column!r} of {source.name} has type {sql_type}, "
-            f"which cannot hold {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
-        ) from None
-    return Converted(field, column, *parts)
-
-
-# ----------------------------------------------------------------------------- checking
-
-
-def check_values(con: duckdb.DuckDBPyConnection, source: SourceFile, converted: list[Converted]) -> int:
-    """One set-based pass: the rows, and every unacceptable value counted per column. Stops at
-    the first bad value (in file order) with the counts; returns the row count."""
-    checks = [c for c in converted if c.ok != "true"]
-    aggregates = ["count(*)"] + [f"count(*) filter (where not coalesce({c.ok}, false))" for c in checks]
-    try:
-        totals = con.execute(f"select {', '.join(aggregates)} from {source.scan()}").fetchone()
-    except duckdb.Error as error:
-        raise InputError(
-            f"{source.mapping.label()}: {source.files.key}.file: {source.name} cannot be read: {error}"
-        ) from None
-    rows, bad = totals[0], totals[1:]
-    if rows == 0:
-        raise InputError(f"{source.mapping.label()}: {source.files.key}.file: {source.name} has no rows")
-    if any(bad):
-        raise _bad_value_error(con, source, [(c, n) for c, n in zip(checks, bad) if n])
-    return int(rows)
-
-
-def _bad_value_error(con: duckdb.DuckDBPyConnection, source: SourceFile, bad: list[tuple[Converted, int]]):
-    """Only when something is wrong: the first bad line / row of each bad column."""
-    aggregates = []
-    for c, _ in bad:
-        flag = f"not coalesce({c.ok}, false)"
-        aggregates += [
-            f"min(__row) filter (where {flag})",
-            f"arg_min(cast({_q(c.column)} as varchar), __row) filter (where {flag})",
-        ]
-    found = con.execute(f"select {', '.join(aggregates)} from {source.scan()}").fetchone()
-    firsts = [(found[2 * i], found[2 * i + 1], c, n) for i, (c, n) in enumerate(bad)]
-    row, value, first, _ = min(firsts, key=lambda f: f[0])
-    shown = "empty" if value is None else repr(value)
-    counts = ", ".join(f"{c.column}: {n}" for c, n in bad)
-    return InputError(
-        f"{source.mapping.label()}: {source.where(row)}, column {first.column} ({first.field}): value {shown} "
-        f"{first.problem}. {sum(n for _, n in bad)} bad value(s) in {source.name} ({counts})"
-    )
-
-
-def check_unique_key(con: duckdb.DuckDBPyConnection, source: SourceFile, key: Converted, noun: str) -> None:
-    """A products or customers file lists each key once (a key listed twice would double every
-    line that joins it): stops at the first repeat, naming both lines / rows."""
-    scan = f"(select {key.value} as __key, __row from {source.scan()})"
-    (repeated,) = con.execute(f"select count(*) - count(distinct __key) from {scan}").fetchone()
-    if not repeated:
-        return
-    value, row, first_row = con.execute(
-        f"select __key, __row, first_row from (select __key, __row, min(__row) over (partition by __key) as first_row "
-        f"from {scan}) where __row > first_row order by __row limit 1"
-    ).fetchone()
-    raise InputError(
-        f"{source.mapping.label()}: {source.where(row)}: {noun} {value} ({key.field}: column {key.column}) is already "
-        f"on {source.unit} {first_row}. {repeated} repeated {noun}(s) in {source.name}; each must appear once"
-    )
+# ----------------------------------------------------------------------------- writing
 
 
 def _copy(con: duckdb.DuckDBPyConnection, select: str, out: Path) -> None:
