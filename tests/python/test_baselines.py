@@ -15,14 +15,13 @@ from loyalty_analytics.recommenders.baselines import (
     CooccurrenceRecommender,
     PersonalFrequencyRecommender,
     PopularityRecommender,
-    TIFUKNNRecommender,
     cooccurrence_rules,
     default_baselines,
     popularity_vector,
-    tifu_user_vectors,
 )
 from loyalty_analytics.recommenders.data import Recommender
 from loyalty_analytics.recommenders.evaluation import evaluate
+from loyalty_analytics.recommenders.tifu_knn import TIFUKNNRecommender, tifu_user_vectors
 
 
 def _tiny(pairs, n_customers, n_products, affiliates=None):

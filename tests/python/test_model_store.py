@@ -22,11 +22,11 @@ from loyalty_analytics.recommenders.baselines import (  # noqa: E402
     CooccurrenceRecommender,
     PersonalFrequencyRecommender,
     PopularityRecommender,
-    TIFUKNNRecommender,
 )
 from loyalty_analytics.recommenders.evaluation import evaluate  # noqa: E402
 from loyalty_analytics.recommenders.preference_nn import PreferenceNN  # noqa: E402
 from loyalty_analytics.recommenders.sequential import SequentialRecommender  # noqa: E402
+from loyalty_analytics.recommenders.tifu_knn import TIFUKNNRecommender  # noqa: E402
 
 FAST = dict(num_threads=1, verbose=False)
 MODELS = {

@@ -17,7 +17,13 @@ torch = pytest.importorskip("torch")
 
 from recsys_fixtures import CUT_DATE, make_raw_synthetic, make_synthetic_data  # noqa: E402
 
-from loyalty_analytics.recommenders import preference_nn, sequential  # noqa: E402
+from loyalty_analytics.recommenders import (  # noqa: E402
+    preference_data,
+    preference_net,
+    preference_nn,
+    sequential,
+    sequential_net,
+)
 from loyalty_analytics.recommenders.baselines import PopularityRecommender  # noqa: E402
 from loyalty_analytics.recommenders.data import build_interaction_data  # noqa: E402
 from loyalty_analytics.recommenders.evaluation import evaluate  # noqa: E402
@@ -195,11 +201,11 @@ def test_sequential_score_shape_dtype(next_session):
 
 def test_session_table_is_time_ordered(fixture_data):
     data, _, _ = fixture_data
-    st = sequential.build_session_table(data)
+    st = sequential_net.build_session_table(data)
     assert st["n_sessions"] == data.lines["session_id"].nunique()
     assert np.all(np.diff(st["customer"]) >= 0)
     assert st["item_ptr"][-1] == len(data.lines[["session_id", "product_idx"]].drop_duplicates())
-    assert st["spend_bin"].max() < sequential.N_SPEND_BINS and st["gap_bin"].max() < sequential.N_GAP_BINS
+    assert st["spend_bin"].max() < sequential_net.N_SPEND_BINS and st["gap_bin"].max() < sequential_net.N_GAP_BINS
 
 
 # ---------------------------------------------------------------- determinism
@@ -231,7 +237,7 @@ def test_same_seed_same_scores(small_data, make):
 
 
 # ---------------------------------------------------------------- vectorisation guard
-@pytest.mark.parametrize("module", [preference_nn, sequential])
+@pytest.mark.parametrize("module", [preference_nn, preference_net, preference_data, sequential, sequential_net])
 def test_no_python_loops_over_customers(module):
     """Loops are allowed over epochs, batches (``s``, ``block``) and module lists (``emb``) only;
     every per-customer / per-line computation is array or tensor algebra."""

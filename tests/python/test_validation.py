@@ -25,7 +25,8 @@ from validation_fixtures import build_synthetic_marts  # noqa: E402
 from loyalty_analytics import paths  # noqa: E402
 from loyalty_analytics.validation import format_summary, validate_warehouse  # noqa: E402
 from loyalty_analytics.validation.dbt_rules import Rule, load_mart_rules, parse_yml_text, ref_name  # noqa: E402
-from loyalty_analytics.validation.frames import MARTS_SCHEMA, build_plan, build_plans, declared_marts  # noqa: E402
+from loyalty_analytics.validation.frames import build_plan, build_plans, declared_marts  # noqa: E402
+from loyalty_analytics.validation.relations import MARTS_SCHEMA  # noqa: E402
 from loyalty_analytics.validation.suites import EXTRA_RULES_BY_MART, NOT_YET_IN_DBT_YML  # noqa: E402
 
 

@@ -1,28 +1,22 @@
-"""PreferenceNN — seed 000's embedding network: customer and product embeddings plus whatever
-customer attributes and product category levels the data has.
+"""PreferenceNN — seed 000's embedding network, the estimator: data preparation, training,
+scoring and storage. The network — customer vector ``u_i = e_i + Σ_f attr_f(i)``, product vector
+``v_j = e_j + Σ_l category_l(j)`` and bias ``b_j``, the two heads — is
+``preference_net.PreferenceNet``; what it trains on is computed by ``preference_data``.
 
-* customer vector ``u_i = e_i + Σ_f attr_f(i)``: a free customer embedding ``e_i`` on top of an
-  attribute prior — one embedding per customer attribute (L.Point: sex, age band, region) plus
-  the crosses of small attribute pairs (``max_cross_levels``; L.Point: sex × age band, as seed
-  000 had); none at all is fine. ``e_i`` carries an L2 penalty (``customer_l2``, a Gaussian
-  prior around the attribute mean), so a customer with little history stays close to what
-  people like them buy and one without history *is* the prior;
-* product vector ``v_j = e_j + Σ_l category_l(j)`` (one embedding per category level present,
-  0 = unknown), with an L2 penalty on those tables (``product_l2``), and a product bias ``b_j``.
-
+``e_i`` carries an L2 penalty (``customer_l2``, a Gaussian prior around the attribute mean), so a
+customer with little history stays close to what people like them buy; the product and category
+tables carry ``product_l2``; attribute pairs with at most ``max_cross_levels`` codes are crossed.
 Two heads on the same vectors:
 
 1. **purchase head** (what ``score`` ranks by): one softmax *per affiliate* over the candidate
-   products that affiliate sold in the history, ``p(j | i, a) ∝ exp(u_i·v_j + b_j + θ[a, top(j)])``
-   (top(j) = the product's top-level category), fitted by penalised maximum likelihood on the
-   customer's history lines of candidate products (a multinomial-logit factor model). The
-   per-affiliate normalisers are computed as ``exp(u·v + b) @ W`` with
-   ``W[a, j] = exp(θ[a, top(j)])·[a sells j]``, so no [customers, affiliates, products] tensor
-   is ever built, and only over the candidate columns. Candidates = the products bought in the
-   history, at most ``max_candidates`` of them (the most bought; the others rank below them);
-   customer batches shrink with the number of candidates (``batching``). After the optimiser epochs every
-   customer vector is re-fitted with the products fixed (L-BFGS, ``refit_iterations``): each
-   customer's penalised likelihood is then at its optimum, not where the last epoch left it.
+   products that affiliate sold in the history, ``p(j | i, a) ∝ exp(u_i·v_j + b_j + θ[a, top(j)])``,
+   fitted by penalised maximum likelihood on the customer's history lines of candidate products
+   (a multinomial-logit factor model), its normalisers only over the candidate columns.
+   Candidates = the products bought in the history, at most ``max_candidates`` of them (the most
+   bought; the others rank below them); customer batches shrink with the number of candidates
+   (``batching``). After the optimiser epochs every customer vector is re-fitted with the
+   products fixed (L-BFGS, ``refit_iterations``): each customer's penalised likelihood is then
+   at its optimum, not where the last epoch left it.
 2. **preference head** (seed 000): ``mu + b'_j + b'_a + MLP([u_i, v_j, u_i*v_j])`` regresses the
    0–5 preference score of bought (customer, product, affiliate) triples, trained afterwards on
    the fitted vectors (trained jointly, its gradient cost the purchase ranking 0.02 nDCG@10);
@@ -42,20 +36,17 @@ See docs/recommenders.md for the measured choices and what was tried before.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-import scipy.sparse as sp
 import torch
-from torch import nn
 
 from .base import RecommenderBase
 from .batching import batch_rows, row_batches
+from .preference_data import TrainingSet, mixture_weights, training_set
+from .preference_net import PreferenceNet, log_normalisers, sparse_dot
 from .torch_utils import (
     EarlyStopping,
     EpochLogger,
-    FeatureEmbedding,
     customer_feature_index,
     log,
     product_feature_index,
@@ -63,89 +54,7 @@ from .torch_utils import (
     torch_session,
 )
 
-__all__ = ["PreferenceNN", "fallback_preference"]
-
-
-def fallback_preference(data) -> pd.DataFrame:
-    """A 0–5 preference score when the warehouse did not supply one (tests, other data):
-    mean of a buy level (percentile of the line count per affiliate) and a category level
-    (percentile of the customer's share of lines in the product's top-level category)."""
-    ln = data.lines
-    major = data.top_categories()
-    g = ln.groupby(["customer_idx", "product_idx", "affiliate_idx"], observed=True).size().rename("n").reset_index()
-    g["major"] = major[g["product_idx"].to_numpy()]
-    share = g.groupby(["customer_idx", "major"])["n"].transform("sum") / g.groupby("customer_idx")["n"].transform("sum")
-    buy_level = np.ceil(g.groupby("affiliate_idx")["n"].rank(pct=True) * 5)
-    cat_level = np.ceil(share.groupby(g["affiliate_idx"]).rank(pct=True) * 5)
-    g["preference_score"] = ((buy_level + cat_level) / 2).clip(0, 5).astype(np.float64)
-    return g[["customer_idx", "product_idx", "affiliate_idx", "preference_score"]]
-
-
-@dataclass
-class _TrainingSet:
-    """Sufficient statistics of the history that only training reads (not kept after fit)."""
-
-    n_customers: int
-    n_products: int
-    n_affiliates: int
-    lines: sp.csr_matrix  # [C, S] history lines per candidate product (column s = product columns[s])
-    lines_aff_top: sp.csr_matrix  # [C, A * n_top] candidate lines per affiliate × top category
-    lines_aff: torch.Tensor  # [C, A] candidate lines per affiliate
-    n_lines: np.ndarray  # [C] candidate lines per customer
-    sold: torch.Tensor  # [A, S] 1.0 where the affiliate sold the candidate product
-    pref: tuple  # preference triples (customer, product, affiliate, score)
-
-
-class _Net(nn.Module):
-    def __init__(self, n_customers, n_products, attribute_sizes, category_sizes, n_top, n_affiliates, dim):
-        super().__init__()
-        self.customer = nn.Embedding(n_customers, dim)
-        nn.init.zeros_(self.customer.weight)  # no history -> the attribute prior
-        self.attributes = FeatureEmbedding(attribute_sizes, dim)
-        self.item = nn.Embedding(n_products, dim)
-        nn.init.normal_(self.item.weight, std=0.05)
-        self.categories = FeatureEmbedding(category_sizes, dim)
-        self.item_bias = nn.Parameter(torch.zeros(n_products))
-        self.affiliate_top = nn.Parameter(torch.zeros(n_affiliates, n_top))  # θ[a, top category]
-        # preference (regression) head on the fitted vectors: MLP of [u, v, u*v] + biases
-        self.reg = nn.Sequential(nn.Linear(3 * dim, 4 * dim), nn.ReLU(), nn.Linear(4 * dim, 1))
-        self.reg_item_bias = nn.Parameter(torch.zeros(n_products))
-        self.reg_aff_bias = nn.Parameter(torch.zeros(n_affiliates))
-        self.reg_mu = nn.Parameter(torch.zeros(()))
-
-    def prior(self, attributes: torch.Tensor) -> torch.Tensor:
-        """Attribute part of the customer vector: float [B, dim] (zeros without attributes)."""
-        return self.attributes(attributes)
-
-    def products(self, categories: torch.Tensor, pidx: torch.Tensor | None = None) -> torch.Tensor:
-        """Product vectors v = product + category embeddings: all products, or ``pidx``."""
-        if pidx is None:
-            return self.item.weight + self.categories(categories)
-        return self.item(pidx) + self.categories(categories[pidx])
-
-    def product_tables(self) -> tuple:
-        return self.item.weight, self.categories.table.weight
-
-    def preference(self, u, v, pidx, aidx):
-        return (
-            self.reg_mu
-            + self.reg_item_bias[pidx]
-            + self.reg_aff_bias[aidx]
-            + self.reg(torch.cat([u, v, u * v], 1)).squeeze(1)
-        )
-
-    def preference_parameters(self) -> list:
-        return [*self.reg.parameters(), self.reg_item_bias, self.reg_aff_bias, self.reg_mu]
-
-    def purchase_parameters(self) -> list:
-        head = {id(p) for p in self.preference_parameters()}
-        return [p for p in self.parameters() if id(p) not in head]
-
-
-def _log_normalisers(base: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """log Z[i, a] = log Σ_j exp(base[i, j]) · weights[a, j] (stable): float [B, A]."""
-    top = base.max(1, keepdim=True).values.detach()
-    return torch.log(torch.exp(base - top) @ weights.T + 1e-30) + top
+__all__ = ["PreferenceNN"]
 
 
 class PreferenceNN(RecommenderBase):
@@ -223,10 +132,9 @@ class PreferenceNN(RecommenderBase):
         self.random_state = random_state
 
     # ------------------------------------------------------------------ data prep
-    def _prepare(self, data) -> _TrainingSet:
+    def _prepare(self, data) -> TrainingSet:
         """Feature codes, candidate products and mixture weights (kept: scoring needs them) and
         the training set over the candidate columns."""
-        ln = data.lines
         C, P, A = data.n_customers, data.n_products, data.n_affiliates
         categories, category_sizes = product_feature_index(data)
         attributes, attribute_sizes = customer_feature_index(data, self.max_cross_levels)
@@ -244,78 +152,26 @@ class PreferenceNN(RecommenderBase):
             "n_affiliates": A,
         }
         self.candidates_ = torch.from_numpy(data.candidate_products(self.max_candidates))
-        column = np.full(P, -1, dtype=np.int64)
-        column[self.candidates_.numpy()] = np.arange(len(self.candidates_))
-
-        cust = ln["customer_idx"].to_numpy().astype(np.int64)
-        prod = ln["product_idx"].to_numpy().astype(np.int64)
-        aff = ln["affiliate_idx"].to_numpy().astype(np.int64)
-        self.mixture_ = self._mixture_weights(ln, C, A)
-        # sufficient statistics of the purchase head's likelihood (candidate lines), per customer
-        on = column[prod] >= 0
-        cust, prod, aff = cust[on], prod[on], aff[on]
-        ones = np.ones(len(cust), dtype=np.float32)
-        S = len(self.candidates_)
-        lines = sp.csr_matrix((ones, (cust, column[prod])), shape=(C, S))
-        lines.sum_duplicates()
-        lines_aff_top = sp.csr_matrix((ones, (cust, aff * n_top + top[prod])), shape=(C, A * n_top))
-        lines_aff_top.sum_duplicates()
-        lines_aff = np.zeros((C, A), dtype=np.float32)
-        np.add.at(lines_aff, (cust, aff), 1.0)
-        sold = np.asarray(data.assortment, dtype=bool)[:, self.candidates_.numpy()].copy()
-        sold[~sold.any(axis=1)] = True  # affiliate without candidate lines: unrestricted
-
-        pref = data.preference if data.preference is not None and len(data.preference) else fallback_preference(data)
-        triples = (
-            pref["customer_idx"].to_numpy().astype(np.int64),
-            pref["product_idx"].to_numpy().astype(np.int64),
-            pref["affiliate_idx"].to_numpy().astype(np.int64),
-            pref["preference_score"].to_numpy().astype(np.float32),
-        )
-        return _TrainingSet(
-            n_customers=C,
-            n_products=P,
-            n_affiliates=A,
-            lines=lines,
-            lines_aff_top=lines_aff_top,
-            lines_aff=torch.from_numpy(lines_aff),
-            n_lines=lines_aff.sum(1),
-            sold=torch.from_numpy(sold.astype(np.float32)),
-            pref=triples,
-        )
-
-    def _mixture_weights(self, ln, C: int, A: int) -> torch.Tensor:
-        """Receipts (sessions) per affiliate, smoothed with the global shares, × lines per receipt."""
-        lines_aff = np.zeros((C, A), dtype=np.float64)
-        np.add.at(lines_aff, (ln["customer_idx"].to_numpy(), ln["affiliate_idx"].to_numpy()), 1.0)
-        visits = ln[["customer_idx", "affiliate_idx", "session_id"]].drop_duplicates()
-        receipts = np.zeros((C, A), dtype=np.float64)
-        np.add.at(receipts, (visits["customer_idx"].to_numpy(), visits["affiliate_idx"].to_numpy()), 1.0)
-        total = receipts.sum(0)
-        share = total / total.sum() if total.sum() > 0 else np.full(A, 1.0 / A)
-        lines_per_receipt = np.where(total > 0, lines_aff.sum(0) / np.maximum(total, 1.0), 1.0)
-        mix = (receipts + self.mix_prior_receipts * share) / (receipts.sum(1, keepdims=True) + self.mix_prior_receipts)
-        mix = mix * lines_per_receipt
-        mix /= mix.sum(1, keepdims=True)
-        return torch.from_numpy(mix.astype(np.float32))
+        self.mixture_ = mixture_weights(data.lines, C, A, self.mix_prior_receipts)
+        return training_set(data, self.candidates_.numpy(), top, n_top)
 
     def _affiliate_weights(self, net, sold: torch.Tensor) -> torch.Tensor:
         """W[a, s] = exp(θ[a, top(candidate s)]) · [a sold it]: float [A, S]."""
-        return torch.exp(net.affiliate_top[:, self.top_category_[self.candidates_]]) * sold
+        return net.affiliate_weights(self.top_category_[self.candidates_], sold)
 
-    def _purchase_nll(self, net, t: _TrainingSet, rows: np.ndarray, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    def _purchase_nll(self, net, t: TrainingSet, rows: np.ndarray, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Summed negative log-likelihood of the candidate history lines of ``rows`` under the
         per-affiliate softmax: -Σ lines·(u·v + b + θ) + Σ_a lines_a · log Z_a (``v``: the
         candidates' vectors, ``net.products(…, candidates_)``)."""
         base = u @ v.T + net.item_bias[self.candidates_]  # [B, S]
-        log_z = _log_normalisers(base, self._affiliate_weights(net, t.sold))
+        log_z = log_normalisers(base, self._affiliate_weights(net, t.sold))
         aff_top = torch.from_numpy(t.lines_aff_top[rows].toarray()).view(len(rows), t.n_affiliates, -1)
         r = torch.from_numpy(rows)
-        return -_sparse_dot(t.lines[rows], base) - (aff_top * net.affiliate_top).sum() + (t.lines_aff[r] * log_z).sum()
+        return -sparse_dot(t.lines[rows], base) - (aff_top * net.affiliate_top).sum() + (t.lines_aff[r] * log_z).sum()
 
-    def _new_net(self) -> _Net:
+    def _new_net(self) -> PreferenceNet:
         s = self.net_sizes_
-        return _Net(
+        return PreferenceNet(
             s["n_customers"],
             s["n_products"],
             list(s["attribute_sizes"]),
@@ -356,7 +212,7 @@ class PreferenceNN(RecommenderBase):
             "[%s] fitted, validation_rmse=%s (mean-predictor %s)", self.name, self.validation_rmse_, self.baseline_rmse_
         )
 
-    def _fit_purchase_head(self, net, t: _TrainingSet, active: np.ndarray, rng: np.random.Generator) -> list[dict]:
+    def _fit_purchase_head(self, net, t: TrainingSet, active: np.ndarray, rng: np.random.Generator) -> list[dict]:
         """Adam epochs over customer batches on the penalised purchase likelihood."""
         bc = int(max(16, min(self.batch_customers, np.ceil(len(active) / self.min_steps_per_epoch))))
         bc = max(1, min(bc, self._rows_per_step(len(self.candidates_))))
@@ -388,7 +244,7 @@ class PreferenceNN(RecommenderBase):
             logger(epoch=epoch, last=epoch == n_epochs, train_nll_per_line=tot_nll / total_lines)
         return logger.history
 
-    def _refit_customers(self, net, t: _TrainingSet, active: np.ndarray) -> None:
+    def _refit_customers(self, net, t: TrainingSet, active: np.ndarray) -> None:
         """Penalised maximum likelihood of every customer's embedding with the product side
         fixed, block by block (customers are independent given the products; blocks of at most
         ``refit_batch`` customers whose [block, candidates] temporaries fit the memory budget)."""
@@ -413,8 +269,8 @@ class PreferenceNN(RecommenderBase):
                 opt.zero_grad()
                 base = (emb + prior) @ v.T + bias
                 loss = (
-                    -_sparse_dot(lines, base)
-                    + (lines_aff * _log_normalisers(base, weights)).sum()
+                    -sparse_dot(lines, base)
+                    + (lines_aff * log_normalisers(base, weights)).sum()
                     + self.customer_l2 * emb.pow(2).sum()
                 )
                 loss.backward()
@@ -424,7 +280,7 @@ class PreferenceNN(RecommenderBase):
             with torch.no_grad():
                 net.customer.weight[r] = emb.detach()
 
-    def _fit_preference_head(self, net, t: _TrainingSet, rng: np.random.Generator) -> list[dict]:
+    def _fit_preference_head(self, net, t: TrainingSet, rng: np.random.Generator) -> list[dict]:
         """Seed 000's regression on the fitted customer / product vectors (kept fixed): 9:1
         split of the preference triples, early stopping on the 10 %."""
         pc, pp, pa, py = t.pref
@@ -463,7 +319,7 @@ class PreferenceNN(RecommenderBase):
         return logger.history
 
     @torch.no_grad()
-    def _val_rmse(self, net, t: _TrainingSet, val_pairs, bs: int = 65536) -> float:
+    def _val_rmse(self, net, t: TrainingSet, val_pairs, bs: int = 65536) -> float:
         pc, pp, pa, py = t.pref
         se = 0.0
         for s in range(0, len(val_pairs), bs):
@@ -531,7 +387,7 @@ class PreferenceNN(RecommenderBase):
             for block in row_batches(rows, out.shape[1], share=4):
                 base = self._customer_vectors(self.net_, block) @ self.product_vectors_.T + self.net_.item_bias
                 cand_base = base.index_select(1, cand)
-                neg_log_z = -_log_normalisers(cand_base, self.affiliate_weights_)
+                neg_log_z = -log_normalisers(cand_base, self.affiliate_weights_)
                 top = neg_log_z.max(1, keepdim=True).values  # keeps exp() below 1
                 mixed = (self.mixture_[torch.from_numpy(block)] * torch.exp(neg_log_z - top)) @ self.affiliate_weights_
                 base += top + float(np.log(1e-30))  # probability 0 outside the candidates
@@ -539,10 +395,3 @@ class PreferenceNN(RecommenderBase):
                 out[done : done + len(block)] = base.numpy()
                 done += len(block)
         return out
-
-
-def _sparse_dot(lines: sp.csr_matrix, base: torch.Tensor) -> torch.Tensor:
-    """Σ_ij lines[i, j] · base[i, j] over the non-zero entries only (no dense copy of ``lines``)."""
-    coo = lines.tocoo()
-    picked = base[torch.from_numpy(coo.row.astype(np.int64)), torch.from_numpy(coo.col.astype(np.int64))]
-    return (torch.from_numpy(coo.data.astype(np.float32)) * picked).sum()

@@ -2,6 +2,8 @@
 
 - :mod:`.dbt_rules` the marts' rules as declared for dbt (models/marts/**/_*__models.yml)
 - :mod:`.suites`   the rules dbt yml does not declare (cross-mart checks, ...)
+- :mod:`.relations` the warehouse's relations and column types, the marts present
+- :mod:`.rule_expectations` one declared rule -> expectations / DuckDB-computed checks
 - :mod:`.frames`   rules -> SQL frame + expectation list per mart, for one warehouse
 - :mod:`.runner`   GX file context in ``gx/``, checkpoint, Data Docs
 - :mod:`.report`   result data + readable summary

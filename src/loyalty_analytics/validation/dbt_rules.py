@@ -10,7 +10,7 @@ constraints and tests, never descriptions, and accepts every spelling dbt accept
 or with its arguments inline (the pre-1.10 form) or as ``{test_name: …, …}``; YAML anchors
 (PyYAML resolves them).
 
-Each test becomes a :class:`Rule`; :mod:`.frames` turns rules into GX expectations.
+Each test becomes a :class:`Rule`; :mod:`.rule_expectations` turns rules into GX expectations.
 """
 
 from __future__ import annotations

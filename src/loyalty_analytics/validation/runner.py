@@ -26,8 +26,9 @@ from pathlib import Path
 import duckdb
 
 from .. import paths
-from .frames import ExpectationSpec, MartPlan, build_plans, load_frame
+from .frames import MartPlan, build_plans, load_frame
 from .report import Failure, MartResult, ValidationReport
+from .rule_expectations import ExpectationSpec
 from .static_index import STATIC_INDEX, write_static_index
 
 CHECKPOINT_NAME = "marts_checkpoint"
