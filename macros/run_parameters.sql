@@ -86,6 +86,17 @@
     {{ return(value) }}
 {%- endmacro %}
 
+{#- A var that must be one of `choices` (text); compile error naming the var otherwise. -#}
+{% macro checked_choice(name, choices, default) -%}
+    {%- set value = var(name, default) | string -%}
+    {%- if value not in choices -%}
+        {{ exceptions.raise_compiler_error(
+            "var " ~ name ~ " must be one of " ~ (choices | join(', ')) ~ ", got '" ~ value ~ "'"
+        ) }}
+    {%- endif -%}
+    {{ return(value) }}
+{%- endmacro %}
+
 {#- The largest amount one line may have (var max_line_amount; docs/bad_input.md). Money is
     DECIMAL(18,4) after the checked models, so the bound must stay below 10^14. -#}
 {% macro max_line_amount() -%}

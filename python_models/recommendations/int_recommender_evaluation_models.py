@@ -16,4 +16,6 @@ def model(dbt, session):
         preference=dbt.ref("int_preference_calibration").project(jobs.PREFERENCE_COLUMNS),
     )
     data, _ = jobs.split_at(settings["calibration_end"], settings["observation_end"], **inputs)
-    return jobs.store_models(jobs.evaluation_models(settings["random_seed"]), data, used_for="evaluation")
+    return jobs.store_models(
+        jobs.evaluation_models(settings["random_seed"], settings["recommender_training"]), data, used_for="evaluation"
+    )

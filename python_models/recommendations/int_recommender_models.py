@@ -16,4 +16,6 @@ def model(dbt, session):
         products=dbt.ref("int_products"),
         preference=dbt.ref("int_preference_scores").project(jobs.PREFERENCE_COLUMNS),
     )
-    return jobs.store_models(jobs.neural_models(settings["random_seed"]), data, used_for="published")
+    return jobs.store_models(
+        jobs.neural_models(settings["random_seed"], settings["recommender_training"]), data, used_for="published"
+    )

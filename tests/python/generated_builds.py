@@ -30,12 +30,16 @@ class Build:
 
 
 _BUILDS: dict[tuple, Build] = {}
+# Whole-pipeline test builds train the neural recommenders quick (dbt var recommender_training):
+# what they check (dbt tests, expectations, identical reruns, files) does not depend on how well
+# the models fit. The session's lpoint_build (conftest) trains fully: its quality is checked.
+QUICK_TRAINING = {"recommender_training": "quick"}
 
 
 def _run(data_dir: Path, seed: int, customers: int) -> Build:
     from loyalty_analytics import pipeline
 
-    report = pipeline.run("lpoint", customers=customers, seed=seed, data_dir=data_dir)
+    report = pipeline.run("lpoint", customers=customers, seed=seed, data_dir=data_dir, dbt_extra_vars=QUICK_TRAINING)
     return Build(report, pipeline.Layout.for_dataset("lpoint", data_dir))
 
 

@@ -10,13 +10,14 @@ import subprocess
 import sys
 
 import pytest
+from generated_builds import QUICK_TRAINING
 
 from loyalty_analytics import pipeline
 
 
 @pytest.mark.slow
 def test_reader_sees_only_complete_releases_during_a_full_rebuild(tmp_path):
-    first = pipeline.run("lpoint", customers=250, seed=11, data_dir=tmp_path)
+    first = pipeline.run("lpoint", customers=250, seed=11, data_dir=tmp_path, dbt_extra_vars=QUICK_TRAINING)
     assert first.ok, first.stages
     published = tmp_path / "published"
     stop = tmp_path / "stop-reader"
@@ -40,7 +41,9 @@ def test_reader_sees_only_complete_releases_during_a_full_rebuild(tmp_path):
     )
     try:
         # new data (another seed), so the second release differs from the first
-        second = pipeline.run("lpoint", customers=250, seed=12, data_dir=tmp_path, regenerate=True)
+        second = pipeline.run(
+            "lpoint", customers=250, seed=12, data_dir=tmp_path, regenerate=True, dbt_extra_vars=QUICK_TRAINING
+        )
         assert second.ok, second.stages
     finally:
         stop.touch()

@@ -188,3 +188,14 @@ def test_evaluating_stored_models_matches_evaluating_fitted_ones(tmp_path):
     assert set(figures.loc[figures["metric"] == "fit_seconds", "model_name"]) == {m.name for m in models}
     rmse = figures.loc[figures["metric"] == "validation_rmse", "value"].item()
     assert rmse == pytest.approx(models[2].validation_rmse_)
+
+
+def test_quick_training_keeps_the_models_and_cuts_their_optimisation():
+    """dbt var recommender_training=quick (CI and smoke runs): the same model classes with about a
+    tenth of the optimisation; an unknown value is refused."""
+    full, quick = jobs.neural_models(0), jobs.neural_models(0, "quick")
+    assert [type(m) for m in quick] == [type(m) for m in full]
+    assert quick[0].min_total_steps * 5 <= full[0].min_total_steps and quick[0].epochs < full[0].epochs
+    assert quick[1].epochs < full[1].epochs
+    with pytest.raises(ValueError, match="recommender_training"):
+        jobs.neural_models(0, "fast")

@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import psutil
 import pytest
+from generated_builds import QUICK_TRAINING
 
 from loyalty_analytics import paths, pipeline
 from loyalty_analytics.generator import generate
@@ -215,7 +216,9 @@ def test_generation_killed_halfway_is_redone_on_rerun(generated, tmp_path):
 @pytest.mark.slow
 def test_pipeline_in_a_folder_named_with_quote_space_and_korean(tmp_path):
     data_dir = tmp_path / "o'brien 데이터"
-    report = pipeline.run("lpoint", customers=CUSTOMERS, seed=SEED, data_dir=data_dir, publish=True)
+    report = pipeline.run(
+        "lpoint", customers=CUSTOMERS, seed=SEED, data_dir=data_dir, publish=True, dbt_extra_vars=QUICK_TRAINING
+    )
     assert report.ok, report.stages
     layout = pipeline.Layout.for_dataset("lpoint", data_dir)
     con = duckdb.connect(str(layout.warehouse), read_only=True)

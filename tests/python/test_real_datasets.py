@@ -12,6 +12,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from generated_builds import QUICK_TRAINING
 
 from loyalty_analytics import pipeline
 from loyalty_analytics.contract import GENERIC
@@ -41,7 +42,9 @@ def _source(name: str):
 def _build(tmp_path_factory, name: str) -> pipeline.Layout:
     source = _source(name)
     data_dir = tmp_path_factory.mktemp(name)
-    report = pipeline.run(name, data_dir=data_dir, source_dir=source, sample_customers=SAMPLES[name])
+    report = pipeline.run(
+        name, data_dir=data_dir, source_dir=source, sample_customers=SAMPLES[name], dbt_extra_vars=QUICK_TRAINING
+    )
     assert report.ok, f"pipeline failed for the {name} sample: {report.stages}"
     return pipeline.Layout.for_dataset(name, data_dir, source, SAMPLES[name])
 

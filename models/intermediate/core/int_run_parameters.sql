@@ -16,5 +16,6 @@ select
     cast({{ checked_number('clv_monthly_discount_rate', 0.01) }} as double) as clv_monthly_discount_rate,
     cast({{ checked_number('random_seed', 42) }} as integer) as random_seed,
     cast({{ checked_number('recommendations_per_affiliate', 30) }} as integer) as recommendations_per_affiliate,
+    {{ sql_string(checked_choice('recommender_training', ['full', 'quick'], 'full')) }} as recommender_training,
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as run_started_at,
     '{{ invocation_id }}' as invocation_id
