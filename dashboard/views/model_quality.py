@@ -17,7 +17,8 @@ SEED000_A01_THRESHOLDS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5)
 SEED000_A01_REPURCHASE = (0.164, 0.164, 0.169, 0.169, 0.177, 0.225, 0.558, 0.631, 0.700, 0.733)
 SEED000_LABEL = "seed 000, A01 (source analysis, real data)"
 ORACLE = {"oracle"}
-BASELINES = {"popularity", "popularity_affiliate", "personal_frequency", "cooccurrence", "als"}
+# the names of recommenders.baselines.default_baselines (tests/python/test_baselines.py keeps them in step)
+BASELINES = {"popularity", "popularity_affiliate", "personal_frequency", "cooccurrence", "als", "tifu_knn"}
 RECOMMENDER_SPLITS = ("all_items", "new_items", "new_items_sparse")
 ROLE_COLOURS = {"model": "#1f6fd1", "baseline": "#a0a7b4", "oracle": "#e4572e"}
 CLV_HOLDOUT_METRICS = ("mae", "rmse", "pearson_r", "total_relative_error")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -272,3 +274,15 @@ def test_cooccurrence_and_affiliate_popularity_beat_popularity_on_new_items(resu
         for metric, k in [("ndcg", 10), ("auc", None)]:
             new, pop = _v(results, m, metric, k, "new_items"), _v(results, "popularity", metric, k, "new_items")
             assert new > pop, (m, metric)
+
+
+def test_the_dashboard_colours_every_baseline_as_one():
+    """dashboard/views/model_quality.py (a Streamlit page script, so read, not imported) lists
+    the baselines it draws grey: exactly the names default_baselines fits."""
+    page = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "model_quality.py"
+    (listed,) = [
+        ast.literal_eval(node.value)
+        for node in ast.parse(page.read_text()).body
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["BASELINES"]
+    ]
+    assert listed == {model.name for model in default_baselines(0)}
