@@ -42,8 +42,13 @@ class Layout:
             return paths.PROJECT_ROOT
         return self.data_dir / "dbt"
 
+    @property
+    def target_path(self) -> Path:
+        """dbt's target/ of this layout (run_results.json, manifest)."""
+        return Path(os.environ.get("DBT_TARGET_PATH") or self.dbt_dir / "target")
+
     def dbt_args(self) -> list[str]:
-        target = os.environ.get("DBT_TARGET_PATH") or str(self.dbt_dir / "target")
+        target = str(self.target_path)
         logs = os.environ.get("DBT_LOG_PATH") or str(self.dbt_dir / "logs")
         return [
             "--project-dir",

@@ -9,8 +9,8 @@ import argparse
 from pathlib import Path
 
 from .layout import Layout
-from .runner import _validate_and_publish
-from .stages import MemorySampler, PipelineReport, run_stage
+from .runner import validate_and_publish
+from .stages import MemorySampler, PipelineReport
 from .summary import print_summary
 
 
@@ -18,15 +18,7 @@ def publish_only(
     dataset: str = "lpoint", data_dir: Path | None = None, memory_sampler: MemorySampler | None = None
 ) -> PipelineReport:
     """Validate and publish the dataset's build file as the pipeline's last stage does."""
-    layout = Layout.for_dataset(dataset, data_dir)
-    env = layout.env()
-    report = PipelineReport(dataset=layout.dataset, warehouse=str(layout.warehouse))
-
-    def stage(name: str, command: list[str]) -> bool:
-        return run_stage(name, command, env, report, memory_sampler).returncode == 0
-
-    _validate_and_publish(stage, layout, report)
-    return report
+    return validate_and_publish(Layout.for_dataset(dataset, data_dir), memory_sampler)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -84,6 +84,24 @@ def _validate_and_publish(stage: Stage, layout: Layout, report: PipelineReport) 
         print_lock_holder(layout.warehouse, read_only=True)
 
 
+def _stage_runner(layout: Layout, report: PipelineReport, memory_sampler: MemorySampler | None) -> Stage:
+    """Runs a stage in the layout's environment and records it in ``report``."""
+    env = layout.env()
+
+    def stage(name: str, command: list[str]) -> bool:
+        return run_stage(name, command, env, report, memory_sampler).returncode == 0
+
+    return stage
+
+
+def validate_and_publish(layout: Layout, memory_sampler: MemorySampler | None = None) -> PipelineReport:
+    """The last stage alone (validate + publish the layout's build file), e.g. after a hand-run
+    `dbt build` (`make publish`)."""
+    report = PipelineReport(dataset=layout.dataset, warehouse=str(layout.warehouse))
+    _validate_and_publish(_stage_runner(layout, report, memory_sampler), layout, report)
+    return report
+
+
 def run(
     dataset: str = "lpoint",
     customers: int = 3000,
@@ -104,13 +122,9 @@ def run(
     the generator refuses a folder it did not create and replaces only its own files there.
     SIGTERM / SIGINT during a stage end the stage and raise Interrupted."""
     layout = Layout.for_dataset(dataset, data_dir, source_dir, sample_customers)
-    env = layout.env()
     report = PipelineReport(dataset=layout.dataset, warehouse=str(layout.warehouse))
     layout.data_dir.mkdir(parents=True, exist_ok=True)
-
-    def stage(name: str, command: list[str]) -> bool:
-        return run_stage(name, command, env, report, memory_sampler).returncode == 0
-
+    stage = _stage_runner(layout, report, memory_sampler)
     if dataset == "lpoint" and not _generate_if_needed(stage, layout, customers, seed, regenerate):
         return report
     if not _ingest(stage, layout):

@@ -68,8 +68,7 @@ DBT_STATUS_ORDER = ("success", "pass", "warn", "fail", "error", "skipped")
 
 def dbt_run_results(layout: Layout) -> Path:
     """The run_results.json of the layout's last dbt command."""
-    args = layout.dbt_args()
-    return Path(args[args.index("--target-path") + 1]) / "run_results.json"
+    return layout.target_path / "run_results.json"
 
 
 def count_dbt_results(run_results: Path) -> tuple[dict[str, Counter], list[str]]:
