@@ -21,7 +21,7 @@ from loyalty_analytics.contract import (
     MONEY_SQL_TYPE,
 )
 
-from .checks import sql_string
+from .checks import INTEGER_TEXT, not_padded_sql, sql_string
 from .errors import InputError
 from .mapping import Mapping
 from .retail_files import SourceFile
@@ -29,8 +29,6 @@ from .retail_files import SourceFile
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER")
 _FLOAT_TYPES = ("FLOAT", "REAL", "DOUBLE")
 _TIMESTAMP_TYPES = ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATETIME")
-_PADDING_PATTERNS = (" %", "% ", "\t%", "%\t")
-_INTEGER_TEXT = r"[+-]?[0-9]+"
 _MONEY_TEXT = rf"[+-]?([0-9]+(\.[0-9]{{0,{MONEY_SCALE}}})?|\.[0-9]{{1,{MONEY_SCALE}}})"
 _NUMBER_TEXT = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
 _FLAG_TRUE, _FLAG_FALSE = ("true", "t", "1", "yes", "y"), ("false", "f", "0", "no", "n")
@@ -52,10 +50,6 @@ def quote_column(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
 
-def _not_padded(c: str) -> str:
-    return "not (" + " or ".join(f"{c} like '{p}'" for p in _PADDING_PATTERNS) + ")"
-
-
 def _base_type(sql_type: str) -> str:
     return sql_type.split("(")[0].upper()
 
@@ -68,7 +62,7 @@ def _id(c: str, sql_type: str, required: bool) -> tuple[str, str, str]:
         value = f"cast(try_cast({c} as bigint) as varchar)"
         ok = f"({c} is null or ({c} = trunc({c}) and try_cast({c} as bigint) is not null))"
     elif base == "VARCHAR":
-        value, ok = f"nullif({c}, '')", f"({c} is null or {_not_padded(c)})"
+        value, ok = f"nullif({c}, '')", f"({c} is null or {not_padded_sql(c)})"
     else:
         raise ValueError(sql_type)
     if required:
@@ -118,7 +112,7 @@ def _integer(c: str, sql_type: str) -> tuple[str, str, str]:
     if base in _FLOAT_TYPES or base == "DECIMAL":
         ok = f"({c} = trunc({c}) and {value} is not null)"
     elif base == "VARCHAR":
-        ok = f"(regexp_full_match({c}, '{_INTEGER_TEXT}') and {value} is not null)"
+        ok = f"(regexp_full_match({c}, '{INTEGER_TEXT}') and {value} is not null)"
     elif base in _INTEGER_TYPES or base in ("UBIGINT", "UHUGEINT"):
         ok = f"({value} is not null)"
     else:
