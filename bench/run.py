@@ -1,6 +1,8 @@
 """Benchmark: generate N customers, run the whole pipeline (generate → ingest → dbt build with
-every SQL and Python model and all dbt tests → GX validation + publication), time the
-pandas peer on the same prepared files, and write a report.
+every SQL and Python model and all dbt tests → GX validation + publication), then time the same
+three feature marts three ways on the same prepared files — the dbt SQL models alone, the raw
+DuckDB reference (bench/duckdb_reference.py) and the pandas peer (bench/pandas_peer.py) — and
+write a report with the ratios dbt / reference (target ≤ 2) and pandas / dbt (target ≥ 2).
 
     python -m bench.run --customers 30000                    # make bench
     python -m bench.run --scaling 10000,30000,100000         # scaling table + plot
@@ -15,6 +17,7 @@ process tree, sampled every 0.2 s (psutil).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -35,7 +38,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results"
 SAMPLE_SECONDS = 0.2
 
-# dbt models that compute what the pandas peer computes (load + the three features), for the ratio.
+# The dbt models that compute what the DuckDB reference and the pandas peer compute: everything
+# upstream of customer_rfm, customer_product_preference and customer_sessions (load + the three
+# features), for the ratios.
 PEER_SQL_MODELS = {
     "load": [
         "stg_lpoint__customers",
@@ -48,10 +53,11 @@ PEER_SQL_MODELS = {
         "int_lpay_payments_checked",
         "int_transactions",
         "int_run_parameters",
+        "int_products",
         "int_purchase_lines",
     ],
-    "rfm": ["int_receipts", "int_customer_daily_spend", "int_customer_summary", "customer_rfm"],
-    "preference": ["int_customer_product_days", "int_preference_scores", "customer_product_preference"],
+    "rfm": ["int_receipts", "int_customer_daily_spend", "int_returns", "int_customer_summary", "customer_rfm"],
+    "preference": ["int_customer_product_days", "customer_product_preference"],
     "sessions": ["int_sessions", "customer_sessions"],
 }
 # --sql-only: the SQL feature marts and everything upstream (no dbt Python model).
@@ -196,49 +202,59 @@ def run_one(
 
 
 def run_peer(pipeline, layout, tmp: Path, customers: int, dbt: dict | None, sampler) -> dict:
-    """Time the pandas peer, and the same SQL models again on their own (in the full build
-    they share the 2 dbt threads with the Python models, which inflates their times):
-    `dbt run` of just those models with one dbt thread, DuckDB on all cores."""
+    """Time the three feature marts three ways, one after the other on the quiet warehouse: the
+    dbt SQL models alone (in the full build they share the 2 dbt threads with the Python models,
+    which inflates their times: `dbt run` of just those models with one dbt thread, DuckDB on all
+    cores), the DuckDB reference and the pandas peer; each checked against the marts."""
     side = pipeline.PipelineReport(dataset="lpoint", warehouse=str(layout.warehouse))
     out: dict = {"sql_models": PEER_SQL_MODELS, "sql_in_build": report_mod.sql_seconds_for(dbt, PEER_SQL_MODELS)}
-    names = [m for models in PEER_SQL_MODELS.values() for m in models]
     if out["sql_in_build"] is not None:  # the models exist: re-run them alone
-        target = tmp / f"target_{customers}_peer_sql"
-        env = layout.env()
-        env.update(DBT_TARGET_PATH=str(target), DBT_LOG_PATH=str(tmp / f"logs_{customers}"))
-        common = [
-            "--project-dir",
-            str(PROJECT_ROOT),
-            "--profiles-dir",
-            str(PROJECT_ROOT),
-            "--vars",
-            pipeline.dbt_vars(layout),
-        ]
-        stage = pipeline.run_stage(
-            "SQL features alone (dbt run, 1 thread)",
-            [pipeline._bin("dbt"), "run", *common, "--threads", "1", "--select", *names],
-            env,
-            side,
-            sampler,
-        )
-        out["sql_stage"] = asdict(stage)
-        if stage.returncode == 0:
-            out["sql"] = report_mod.sql_seconds_for(report_mod.dbt_results(target), PEER_SQL_MODELS)
-        shutil.rmtree(target, ignore_errors=True)
+        out.update(_sql_alone(pipeline, layout, tmp, customers, side, sampler))
+    script = functools.partial(
+        _timed_script, pipeline, layout=layout, tmp=tmp, customers=customers, side=side, sampler=sampler
+    )
+    out["reference"] = script("duckdb_reference", "DuckDB reference")
+    out.update(script("pandas_peer", "pandas peer"))
+    return out
 
-    peer_json = tmp / f"peer_{customers}.json"
-    peer_json.unlink(missing_ok=True)
+
+def _sql_alone(pipeline, layout, tmp: Path, customers: int, side, sampler) -> dict:
+    """`dbt run` of the feature models alone, 1 dbt thread: the stage and the seconds per step."""
+    names = [m for models in PEER_SQL_MODELS.values() for m in models]
+    target = tmp / f"target_{customers}_peer_sql"
+    env = layout.env()
+    env.update(DBT_TARGET_PATH=str(target), DBT_LOG_PATH=str(tmp / f"logs_{customers}"))
+    project = ["--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT), "--vars"]
     stage = pipeline.run_stage(
-        "pandas peer",
-        [sys.executable, "-m", "bench.pandas_peer", str(layout.prepared_dir), "--json", str(peer_json)],
+        "SQL features alone (dbt run, 1 thread)",
+        [pipeline._bin("dbt"), "run", *project, pipeline.dbt_vars(layout), "--threads", "1", "--select", *names],
+        env,
+        side,
+        sampler,
+    )
+    out: dict = {"sql_stage": asdict(stage)}
+    if stage.returncode == 0:
+        out["sql"] = report_mod.sql_seconds_for(report_mod.dbt_results(target), PEER_SQL_MODELS)
+    shutil.rmtree(target, ignore_errors=True)
+    return out
+
+
+def _timed_script(pipeline, module: str, label: str, layout, tmp: Path, customers: int, side, sampler) -> dict:
+    """Run `python -m bench.<module> <prepared> --json …` as a stage: its stage record, its
+    seconds, rows and checksums, and whether the checksums equal the marts'."""
+    result_json = tmp / f"{module}_{customers}.json"
+    result_json.unlink(missing_ok=True)
+    stage = pipeline.run_stage(
+        label,
+        [sys.executable, "-m", f"bench.{module}", str(layout.prepared_dir), "--json", str(result_json)],
         dict(os.environ),
         side,
         sampler,
     )
-    out["stage"] = asdict(stage)
-    if stage.returncode == 0 and peer_json.exists():
-        out.update(json.loads(peer_json.read_text()))
-        peer_json.unlink()
+    out: dict = {"stage": asdict(stage)}
+    if stage.returncode == 0 and result_json.exists():
+        out.update(json.loads(result_json.read_text()))
+        result_json.unlink()
         out["checksums_equal"] = _checksums_equal(layout.warehouse, out["checksums"])
     return out
 
@@ -270,6 +286,13 @@ def _checksums_equal(warehouse: Path, peer_sums: dict) -> dict | None:
     return result
 
 
+def _comparison_ok(peer: dict | None) -> bool:
+    """The reference and the peer ran (when asked to)."""
+    if peer is None:
+        return True
+    return peer["stage"]["returncode"] == 0 and peer["reference"]["stage"]["returncode"] == 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=30000, help="customers to generate (30000 ≈ real scale)")
@@ -283,7 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         "--sql-only", action="store_true", help="dbt builds the SQL feature marts only (no dbt Python models)"
     )
     parser.add_argument("--select", default=None, help="a dbt --select of your own (overrides --sql-only)")
-    parser.add_argument("--no-peer", action="store_true", help="do not time the pandas peer")
+    parser.add_argument(
+        "--no-peer", action="store_true", help="do not time the SQL alone, the DuckDB reference and the pandas peer"
+    )
     parser.add_argument("--keep-data", action="store_true", help="keep the generated data and warehouse")
     args = parser.parse_args(argv)
 
@@ -325,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(out / "tmp" / f"target_{customers}", ignore_errors=True)
             shutil.rmtree(out / "tmp" / f"logs_{customers}", ignore_errors=True)
     print(f"\nBenchmark report: {out / (stem + '.md')}  (also {out / 'latest.md'}, {out / (stem + '.json')})")
-    ok = all(r["pipeline_ok"] and (r["peer"] is None or r["peer"]["stage"]["returncode"] == 0) for r in runs)
+    ok = all(r["pipeline_ok"] and _comparison_ok(r["peer"]) for r in runs)
     if not ok:
         print("Some stage FAILED: see the report.")
     return 0 if ok else 1

@@ -1,6 +1,6 @@
 """`make bench` keeps working: the benchmark harness at a tiny size (300 customers, SQL
 feature marts only, no GX) writes its report with the stage table, the dbt timings and the
-pandas peer ratio."""
+feature layer timed three ways (dbt SQL alone, DuckDB reference, pandas peer) with both ratios."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def test_bench_smoke(tmp_path):
     for stage in ("generate", "ingest", "dbt build"):
         assert f"| {stage} |" in text
     assert "FAILED" not in text
-    assert "peer / SQL" in text and "Rows per mart" in text and "## Machine" in text
+    assert "dbt / reference" in text and "pandas / dbt" in text and "Rows per mart" in text and "## Machine" in text
 
     record = json.loads(reports[0].with_suffix(".json").read_text())
     run = record["runs"][0]
@@ -36,5 +36,7 @@ def test_bench_smoke(tmp_path):
     assert run["dbt"]["totals"]["sql model"]["count"] > 0
     assert run["marts"]["customer_rfm"] > 0
     assert run["peer"]["total_seconds"] > 0 and run["peer"]["sql"]["total"] > 0
+    assert run["peer"]["reference"]["total_seconds"] > 0
+    assert all(run["peer"]["reference"]["checksums_equal"].values()) and all(run["peer"]["checksums_equal"].values())
     # big data is deleted after the run
     assert not (out / "tmp" / "data_300").exists()

@@ -36,15 +36,10 @@ clean_receipts as (
 
 -- An exact copy of an earlier payment (every column) is a duplicate; the first copy is kept.
 numbered as (
-    select
-        *,
-        row_number() over (
-            partition by
-                customer_id, receipt_id, affiliate_code, channel_code,
-                payment_date, payment_hour, amount_krw
-            order by source_line
-        ) as copy_number
-    from payments
+    {{ copy_numbers('payments', [
+        'customer_id', 'receipt_id', 'affiliate_code', 'channel_code',
+        'payment_date', 'payment_hour', 'amount_krw'
+    ]) }}
 ),
 
 flagged as (

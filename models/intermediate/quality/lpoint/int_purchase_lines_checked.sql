@@ -24,15 +24,10 @@ retail_affiliates as (
 
 -- An exact copy of an earlier line (every column) is a duplicate; the first copy is kept.
 numbered as (
-    select
-        *,
-        row_number() over (
-            partition by
-                customer_id, receipt_id, channel_code, affiliate_code, store_id,
-                product_code, purchase_date, purchase_hour, amount_krw, quantity
-            order by source_line
-        ) as copy_number
-    from lines
+    {{ copy_numbers('lines', [
+        'customer_id', 'receipt_id', 'channel_code', 'affiliate_code', 'store_id',
+        'product_code', 'purchase_date', 'purchase_hour', 'amount_krw', 'quantity'
+    ]) }}
 ),
 
 flagged as (

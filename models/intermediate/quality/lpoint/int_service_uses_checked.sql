@@ -18,15 +18,10 @@ service_affiliates as (
 
 -- An exact copy of an earlier row (every column) is a duplicate; the first copy is kept.
 numbered as (
-    select
-        *,
-        row_number() over (
-            partition by
-                customer_id, receipt_id, affiliate_code, store_id, channel_code,
-                purchase_date, visit_date, purchase_hour, amount_krw
-            order by source_line
-        ) as copy_number
-    from service_uses
+    {{ copy_numbers('service_uses', [
+        'customer_id', 'receipt_id', 'affiliate_code', 'store_id', 'channel_code',
+        'purchase_date', 'visit_date', 'purchase_hour', 'amount_krw'
+    ]) }}
 ),
 
 flagged as (
