@@ -11,7 +11,8 @@ from dashboard import charts
 from dashboard import data_access as da
 from dashboard.formatting import money, number, percent
 
-OPTIONAL_REC_COLUMNS = ("recommendation_kind", "kind", "reason", "recommendation_reason")
+OPTIONAL_REC_COLUMNS = ("recommendation_kind", "kind", "purchase_probability", "reason", "recommendation_reason")
+CHAMPIONS = "champion of each kind"
 
 st.title("Customer")
 currency = da.release_info().currency
@@ -109,23 +110,39 @@ def recommendations(customer_id: str) -> None:
         st.info("This dataset has no product recommendations (no products).")
         return
     models = list(da.query("select distinct model_name from marts.product_recommendations order by 1")["model_name"])
-    model = st.selectbox("Recommender", models, key="rec_model") if len(models) > 1 else models[0]
-    extra = [c for c in OPTIONAL_REC_COLUMNS if da.has("product_recommendations", c)]
+    # what BI reads by default: each kind's champion (a release without the mart offers the models)
+    choices = ([CHAMPIONS] if da.has("champion_recommendations", "customer_id") else []) + models
+    choice = st.selectbox("Recommender", choices, key="rec_model") if len(choices) > 1 else choices[0]
+    mart, model_filter, params = (
+        ("champion_recommendations", "", [customer_id])
+        if choice == CHAMPIONS
+        else ("product_recommendations", "and model_name = ?", [customer_id, choice])
+    )
+    extra = [c for c in OPTIONAL_REC_COLUMNS if da.has(mart, c)]
+    if choice == CHAMPIONS:
+        extra.append("model_name")
+    kind_order = "recommendation_kind, " if da.has(mart, "recommendation_kind") else ""
     top = st.slider("Products per affiliate", 1, 30, 5, key="rec_top")
     recs = da.query(
         f"""
         select affiliate_code, rank, product_name, category_major, category_middle, score
                {"".join(", " + c for c in extra)}, product_code
-        from marts.product_recommendations
-        where customer_id = ? and model_name = ? and rank <= ?
-        order by affiliate_code, rank""",
-        [customer_id, model, top],
+        from marts.{mart}
+        where customer_id = ? {model_filter} and rank <= ?
+        order by affiliate_code, {kind_order}rank""",
+        [*params, top],
     )
     if recs.empty:
         st.info("No recommendations for this customer.")
         return
     st.dataframe(
-        recs, hide_index=True, width="stretch", column_config={"score": st.column_config.NumberColumn(format="%.3f")}
+        recs,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "score": st.column_config.NumberColumn(format="%.3f"),
+            "purchase_probability": st.column_config.NumberColumn(format="%.3f"),
+        },
     )
 
 

@@ -263,16 +263,29 @@ def test_customer_page_shows_that_customers_tier_clv_and_recommendations(lpoint_
     ).iloc[0]
     timeline = chart_data(at, "customer_timeline")
     assert len(timeline) == sessions.n and timeline["spend"].sum() == pytest.approx(sessions.s)
-    model = at.selectbox(key="rec_model").value
+    # by default each kind's champion list (what BI reads), with the kind and the probability
+    assert at.selectbox(key="rec_model").value == "champion of each kind"
+    shown = ["affiliate_code", "recommendation_kind", "rank", "product_name", "purchase_probability", "model_name"]
     recs = next(df.value for df in at.dataframe if "product_name" in df.value.columns)
     expected = sql(
         lpoint_published,
-        """select affiliate_code, rank, product_name from marts.product_recommendations
-                                        where customer_id = ? and model_name = ? and rank <= 5
-                                        order by affiliate_code, rank""",
+        f"""select {", ".join(shown)} from marts.champion_recommendations
+            where customer_id = ? and rank <= 5 order by affiliate_code, recommendation_kind, rank""",
+        [c.customer_id],
+    )
+    assert len(expected) and recs[shown].reset_index(drop=True).equals(expected)
+    model = at.selectbox(key="rec_model").options[-1]  # one published model's lists, every kind
+    at.selectbox(key="rec_model").set_value(model).run()
+    recs = next(df.value for df in at.dataframe if "product_name" in df.value.columns)
+    expected = sql(
+        lpoint_published,
+        """select affiliate_code, recommendation_kind, rank, product_name from marts.product_recommendations
+           where customer_id = ? and model_name = ? and rank <= 5 order by affiliate_code, recommendation_kind, rank""",
         [c.customer_id, model],
     )
-    assert recs[["affiliate_code", "rank", "product_name"]].reset_index(drop=True).equals(expected)
+    assert (
+        recs[["affiliate_code", "recommendation_kind", "rank", "product_name"]].reset_index(drop=True).equals(expected)
+    )
 
 
 def test_customer_page_on_cdnow_shows_attributes_and_notes(cdnow_published, monkeypatch):
@@ -348,7 +361,8 @@ def release_with_next_best_action(lpoint_published, tmp_path) -> Path:
             from marts.customer_360 where tier <> 'Silver'""")
         con.execute("""create table marts.customer_repurchase_timing as
             select customer_id, date '2022-01-10' as predicted_next_purchase from marts.customer_rfm""")
-        con.execute("alter table marts.product_recommendations add column reason varchar default 'bought together'")
+        for mart in ("product_recommendations", "champion_recommendations"):
+            con.execute(f"alter table marts.{mart} add column reason varchar default 'bought together'")
     finally:
         con.close()
     return tmp_path

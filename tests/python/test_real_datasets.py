@@ -178,6 +178,28 @@ def test_every_recommender_and_clv_is_evaluated(dataset, request):
 
 
 @pytest.mark.parametrize("dataset", ["online_retail", "completejourney"])
+def test_recommendation_kinds_with_one_business_unit(dataset, request):
+    """Both samples have one business unit: nothing can be new at an affiliate, so that kind has
+    no split, no champion and no rows; the other two are evaluated, calibrated and published."""
+    layout = request.getfixturevalue(dataset)
+    with _published(layout) as con:
+        metrics = con.execute("select model_name, split, metric, value from marts.model_metrics").df()
+        champions = con.execute("select recommendation_kind, model_name from marts.recommendation_champions").df()
+        listed = con.execute(
+            "select recommendation_kind, count(*) as n, min(purchase_probability) as low, "
+            "max(purchase_probability) as high from marts.champion_recommendations group by 1"
+        ).df()
+    kinds = {"new_to_customer", "replenishment"}
+    kind_rows = metrics[metrics.split.isin(kinds | {"new_at_affiliate"})]
+    assert set(kind_rows.split) == kinds and RECOMMENDERS | {"champion"} <= set(kind_rows.model_name)
+    assert set(metrics.loc[metrics.metric == "ece", "split"]) == kinds
+    assert {f"selection_{kind}" for kind in kinds} == set(metrics.split[metrics.split.str.startswith("selection_")])
+    assert set(champions.recommendation_kind) == kinds and set(champions.model_name) <= RECOMMENDERS
+    assert set(listed.recommendation_kind) == kinds and (listed.n > 0).all()
+    assert ((listed.low >= 0) & (listed.high <= 1)).all()
+
+
+@pytest.mark.parametrize("dataset", ["online_retail", "completejourney"])
 def test_prepared_files_have_the_contract_columns_and_types(dataset, request):
     """The dbt source reads ingest's Parquet files as they are: their columns and types are the
     ones contract.GENERIC declares."""

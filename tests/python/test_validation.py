@@ -52,7 +52,7 @@ def test_good_marts_pass_every_suite(good_warehouse, gx_root):
     report = validate_warehouse(good_warehouse, gx_root=gx_root, build_docs=True)
     print(format_summary(report))
     assert report.success, format_summary(report)
-    assert len(report.marts) == 16
+    assert len(report.marts) == 19
     assert report.n_expectations > 400
     # every rule and cross-table check was planned (nothing skipped on a complete warehouse;
     # declared marts the fixture lacks are only reported absent)
@@ -90,7 +90,7 @@ DEFECTS = [
         ],
         "product_recommendations",
         "expect_compound_columns_to_be_unique",
-        "customer_id, affiliate_code, model_name, rank",
+        "customer_id, affiliate_code, model_name, recommendation_kind, rank",
     ),
     (
         "null_key",
@@ -138,7 +138,42 @@ DEFECTS = [
         ],
         "product_recommendations",
         "expect_column_values_to_be_in_set",
-        "chk_not_already_bought",
+        "chk_kind_matches_history",
+    ),
+    (
+        "new_at_affiliate_never_bought_elsewhere",  # the product is new to the customer, not new at A01
+        [
+            "update marts.product_recommendations set recommendation_kind = 'new_at_affiliate' "
+            "where customer_id = 'M000000003'"
+        ],
+        "product_recommendations",
+        "expect_column_values_to_be_in_set",
+        "chk_kind_matches_history",
+    ),
+    (
+        "replenishment_never_bought_there",  # customer 3 bought PD0004 at A02 only
+        [
+            "update marts.champion_recommendations set product_code = 'PD0004', "
+            "recommendation_kind = 'replenishment' where customer_id = 'M000000003' and rank = 1",
+            "delete from marts.champion_recommendations where customer_id = 'M000000003' and rank > 1",
+        ],
+        "champion_recommendations",
+        "expect_column_values_to_be_in_set",
+        "chk_kind_matches_history",
+    ),
+    (
+        "probability_above_1",
+        ["update marts.champion_recommendations set purchase_probability = 1.2 where customer_id = 'M000000003'"],
+        "champion_recommendations",
+        "expect_column_values_to_be_between",
+        "purchase_probability",
+    ),
+    (
+        "unknown_recommendation_kind",
+        ["update marts.recommendation_calibration set recommendation_kind = 'cross_sell' where bin = 1"],
+        "recommendation_calibration",
+        "expect_column_values_to_be_in_set",
+        "recommendation_kind",
     ),
     (
         "already_bought_via_preference_mart",  # no intermediate.int_transactions: falls back to the mart
@@ -149,7 +184,7 @@ DEFECTS = [
         ],
         "product_recommendations",
         "expect_column_values_to_be_in_set",
-        "chk_not_already_bought",
+        "chk_kind_matches_history",
     ),
     (
         "customer_without_segment",
@@ -354,6 +389,9 @@ def test_absent_marts_are_skipped_with_a_notice(warehouse, gx_root):
                 "customer_session_sequences",
                 "customer_sessions",
                 "product_recommendations",
+                "champion_recommendations",
+                "recommendation_champions",
+                "recommendation_calibration",
                 "affiliate_preferences",
                 "stamp_mission",
             )
@@ -394,7 +432,7 @@ def test_plans_select_only_needed_columns(good_warehouse):
     by = {p.mart: p for p in plans}
     assert params == {"customer_rfm_row_count": 60}
     recs = by["product_recommendations"]
-    assert "chk_not_already_bought" in recs.sql and "intermediate.int_transactions" in recs.sql
+    assert "chk_kind_matches_history" in recs.sql and "intermediate.int_transactions" in recs.sql
     assert "build_tag" not in by["customer_rfm"].sql  # unused columns are not loaded
     types = {e.type for p in plans for e in p.expectations}
     assert "ExpectColumnQuantileValuesToBeBetween" not in types

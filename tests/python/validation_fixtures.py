@@ -6,7 +6,7 @@ and suites.py): for tests of validation and publishing, and for timing the check
 
 Every mart has all the columns of its dbt contract. Customer i bought
 `products_per_customer` products (alternating affiliates A01/A02); the recommendations
-are products it never bought; every customer has a segment, a tier and a CLV row;
+are products it never bought (kind new_to_customer); every customer has a segment, a tier and a CLV row;
 segments 0..2 exist in segment_profiles; products are in intermediate.int_products.
 """
 
@@ -200,13 +200,31 @@ def _clv_marts(q):
 
 
 def _recommendation_marts(q, *, per, recs, np_):
+    # products the customer never bought: kind new_to_customer, from the kind's champion
     q(f"""create table marts.product_recommendations as
           select x.customer_id, 'A01' as affiliate_code, 'neural_preference' as model_name,
+                 'new_to_customer' as recommendation_kind,
                  (x.r + 1)::integer as rank, p.product_code, p.product_name, p.category_major, p.category_middle,
-                 5.0 - x.r * 0.1 as score, 'v1' as model_version, timestamp '2022-01-01 00:00:00' as generated_at
+                 0.3 - x.r * 0.01 as purchase_probability, 5.0 - x.r * 0.1 as score, true as is_champion,
+                 'v1' as model_version, timestamp '2022-01-01 00:00:00' as generated_at
           from (select c.customer_id, r, printf('PD%04d', (c.i + {per} + r) % {np_}) as product_code
                 from cust c, range({recs}) t(r)) x
           join intermediate.int_products p using (product_code)""")
+    q("""create table marts.champion_recommendations as
+          select customer_id, affiliate_code, recommendation_kind, rank, product_code, product_name, category_major,
+                 category_middle, purchase_probability, score, model_name, model_version, generated_at
+          from marts.product_recommendations where is_champion""")
+    q("""create table marts.recommendation_champions as
+          select 'new_to_customer' as recommendation_kind, 'neural_preference' as model_name,
+                 0.31 as selection_ndcg_10, 40::bigint as selection_n_units, 0.29 as reported_ndcg_10,
+                 42::bigint as reported_n_units, 'neural_preference' as reported_best_model_name,
+                 0.29 as reported_best_ndcg_10, date '2021-06-30' as selection_end,
+                 date '2021-09-30' as calibration_end, date '2021-12-31' as observation_end""")
+    q("""create table marts.recommendation_calibration as
+          select 'neural_preference' as model_name, 'new_to_customer' as recommendation_kind, (b + 1)::integer as bin,
+                 b / 10.0 as bin_lower, (b + 1) / 10.0 as bin_upper, (100 - 10 * b)::bigint as n,
+                 b / 10.0 + 0.05 as mean_probability, b / 10.0 + 0.04 as observed_rate, true as is_champion
+          from range(4) t(b)""")
     q("""create table marts.affiliate_preferences as
           select customer_id, 'A01' as affiliate_code, 3::bigint as n_receipts, 60.0 as spend,
                  0.6 as purchase_share, 0.7 as spend_share from cust

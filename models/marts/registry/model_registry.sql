@@ -1,6 +1,7 @@
 -- Every model this run stored or applied, one row per model: the recommenders stored as
--- versioned artifacts (python_models/recommendations: int_recommender_evaluation_models fitted
--- to calibration_end, int_recommender_models fitted to observation_end), the CLV models whose
+-- versioned artifacts (python_models/recommendations: int_recommender_selection_models fitted to
+-- selection_end, int_recommender_evaluation_models fitted to calibration_end,
+-- int_recommender_models fitted to observation_end), the CLV models whose
 -- parameters are warehouse rows (int_clv_params) and the segmentation models
 -- (int_segmentation_metrics).
 with parameters as (
@@ -13,7 +14,9 @@ with parameters as (
 
 {% if capability('has_products') %}
     recommenders as (
-        {% for registry in ['int_recommender_evaluation_models', 'int_recommender_models'] %}
+        {% set registries = ['int_recommender_selection_models', 'int_recommender_evaluation_models',
+                             'int_recommender_models'] %}
+        {% for registry in registries %}
             select
                 model_name,
                 'recommender' as model_kind,

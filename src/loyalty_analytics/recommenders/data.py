@@ -40,6 +40,7 @@ import scipy.sparse as sp
 
 __all__ = [
     "CATEGORY_LEVELS",
+    "affiliate_truth_pairs",
     "InteractionData",
     "Recommender",
     "build_interaction_data",
@@ -146,6 +147,33 @@ class InteractionData:
                 out.append(m)
             self._cache["bought_aff"] = out
         return self._cache["bought_aff"]
+
+    def purchase_days_at_affiliate(self) -> list[sp.csr_matrix]:
+        """One csr [n_customers, n_products] float32 per affiliate: the distinct days the customer
+        bought the product there in the history (what the replenishment kind counts)."""
+        if "days_aff" not in self._cache:
+            ln = self.lines
+            days = pd.DataFrame(
+                {
+                    "c": ln["customer_idx"].to_numpy(),
+                    "p": ln["product_idx"].to_numpy(),
+                    "a": ln["affiliate_idx"].to_numpy(),
+                    "d": ln["purchased_at"].dt.floor("D").to_numpy(),
+                }
+            ).drop_duplicates()
+            out = []
+            for k in range(self.n_affiliates):
+                at = days[days["a"].to_numpy() == k]
+                m = sp.csr_matrix(
+                    (np.ones(len(at), dtype=np.float32), (at["c"].to_numpy(), at["p"].to_numpy())),
+                    shape=(self.n_customers, self.n_products),
+                    dtype=np.float32,
+                )
+                m.sum_duplicates()
+                m.sort_indices()
+                out.append(m)
+            self._cache["days_aff"] = out
+        return self._cache["days_aff"]
 
     def customer_affiliate_counts(self) -> np.ndarray:
         """float64 [n_customers, n_affiliates]: history lines per customer and affiliate."""
@@ -267,6 +295,33 @@ def build_interaction_data(
         category_levels=category_levels,
     )
     return data, _truth_pairs(indexed.loc[~is_history])
+
+
+def affiliate_truth_pairs(lines: pd.DataFrame, data: InteractionData) -> pd.DataFrame:
+    """Distinct (customer_idx, product_idx, affiliate_idx) bought after ``data.cut_date`` in
+    ``lines`` (raw lines as for build_interaction_data, already cut at the truth window's end),
+    indexed with ``data``'s vocabularies; lines with unknown ids are dropped. The truth of the
+    per-affiliate evaluation splits (``kinds``), where a product counts at the affiliate it
+    was bought at."""
+    ln = lines.loc[lines["product_code"].notna() & lines["customer_id"].notna()]
+    after = (pd.to_datetime(ln["purchased_at"]) >= pd.Timestamp(data.cut_date) + pd.Timedelta(days=1)).to_numpy()
+    ln = ln.loc[after]
+    c = _codes(ln["customer_id"].astype(str), data.customer_ids)
+    p = _codes(ln["product_code"].astype(str), data.product_codes)
+    a = _codes(ln["affiliate_code"].astype(object), data.affiliate_codes)
+    ok = (c >= 0) & (p >= 0) & (a >= 0)
+    return (
+        pd.DataFrame(
+            {
+                "customer_idx": c[ok].astype(np.int32),
+                "product_idx": p[ok].astype(np.int32),
+                "affiliate_idx": a[ok].astype(np.int16),
+            }
+        )
+        .drop_duplicates()
+        .sort_values(["customer_idx", "affiliate_idx", "product_idx"], kind="mergesort")
+        .reset_index(drop=True)
+    )
 
 
 def _indexed_lines(ln: pd.DataFrame, customer_ids, product_codes, affiliate_codes) -> pd.DataFrame:

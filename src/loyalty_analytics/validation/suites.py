@@ -4,7 +4,7 @@ yml (:mod:`.dbt_rules`), so each rule is written once.
 Three kinds live here:
 
 - :data:`EXTRA_RULES`: per mart, what dbt yml cannot express with the project's tests:
-  cross-mart rules (recommended product not already bought, every customer of customer_rfm
+  cross-mart rules (a recommendation's kind agrees with the purchases, every customer of customer_rfm
   has a segment, segment ids exist in segment_profiles, row counts equal to the customer
   base), row-level consistency between columns (recency <= T, ...) and a regex.
 - :data:`NOT_YET_IN_DBT_YML`: rules the project's generic tests *can* express but the yml
@@ -63,23 +63,31 @@ class ExtraRules:
     row_count_equals: str | None = None  # mart whose row count this mart must equal
 
 
-NOT_ALREADY_BOUGHT = Check(
-    name="chk_not_already_bought",
-    description="The recommended product was never bought by that customer at that affiliate.",
-    columns=("customer_id", "affiliate_code", "product_code"),
+def _kind_matches(bought: str) -> str:
+    """The recommendation's kind agrees with what the customer bought (``bought``: a relation of
+    customer_id, affiliate_code, product_code): new_to_customer — never bought anywhere;
+    new_at_affiliate — bought elsewhere, never at that affiliate; replenishment — bought there."""
+    anywhere = (
+        f"exists (select 1 from {bought} b where b.customer_id = m.customer_id and b.product_code = m.product_code)"
+    )
+    there = anywhere[:-1] + " and b.affiliate_code = m.affiliate_code)"
+    return (
+        f"case m.recommendation_kind when 'new_to_customer' then not {anywhere}"
+        f" when 'new_at_affiliate' then {anywhere} and not {there}"
+        f" when 'replenishment' then {there} end"
+    )
+
+
+KIND_MATCHES_HISTORY = Check(
+    name="chk_kind_matches_history",
+    description=(
+        "The recommendation's kind agrees with the customer's purchases: new_to_customer never bought, "
+        "new_at_affiliate never bought at that affiliate but elsewhere, replenishment bought at that affiliate."
+    ),
+    columns=("customer_id", "affiliate_code", "product_code", "recommendation_kind"),
     variants=(
-        Variant(
-            ("intermediate.int_transactions",),
-            "not exists (select 1 from intermediate.int_transactions b"
-            " where b.customer_id = m.customer_id and b.affiliate_code = m.affiliate_code"
-            " and b.product_code = m.product_code)",
-        ),
-        Variant(
-            ("marts.customer_product_preference",),
-            "not exists (select 1 from marts.customer_product_preference b"
-            " where b.customer_id = m.customer_id and b.affiliate_code = m.affiliate_code"
-            " and b.product_code = m.product_code)",
-        ),
+        Variant(("intermediate.int_transactions",), _kind_matches("intermediate.int_transactions")),
+        Variant(("marts.customer_product_preference",), _kind_matches("marts.customer_product_preference")),
     ),
 )
 
@@ -155,7 +163,8 @@ EXTRA_RULES: tuple[ExtraRules, ...] = (
     ),
     ExtraRules(mart="customer_clv", row_count_equals="customer_rfm"),
     ExtraRules(mart="customer_360", row_count_equals="customer_rfm"),
-    ExtraRules(mart="product_recommendations", checks=(NOT_ALREADY_BOUGHT,)),
+    ExtraRules(mart="product_recommendations", checks=(KIND_MATCHES_HISTORY,)),
+    ExtraRules(mart="champion_recommendations", checks=(KIND_MATCHES_HISTORY,)),
     ExtraRules(
         mart="stamp_mission",
         checks=(
