@@ -8,9 +8,10 @@
 2. Audit: run the Great Expectations checkpoint over every present mart
    (:mod:`loyalty_analytics.validation`), print the summary, build Data Docs.
    On any failure: exit 1 and touch nothing under ``OUT/``.
-3. Write: ``OUT/releases/.staging-<id>/`` gets one Parquet file per mart, a serving DuckDB
-   file ``loyalty_marts.duckdb`` (schema ``marts``, written with storage version v1.4.0 so
-   DuckDB >= 1.4 readers open it), ``_validation.json`` and, last, ``_release.json``
+3. Write: ``OUT/releases/.staging-<id>/`` gets one Parquet file per mart, the campaign
+   audiences (``audiences/<action>.csv``, one per action of ``next_best_action``), a serving
+   DuckDB file ``loyalty_marts.duckdb`` (schema ``marts``, written with storage version v1.4.0
+   so DuckDB >= 1.4 readers open it), ``_validation.json`` and, last, ``_release.json``
    (the manifest: row counts, columns, sha256 per file). Everything is fsynced.
 4. Publish: rename the staging folder to ``OUT/releases/<id>/``, point a temporary symlink
    at it and ``os.replace`` it over ``OUT/current`` (an atomic rename), then delete all but
@@ -30,6 +31,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -49,6 +51,16 @@ VALIDATION = "_validation.json"
 CURRENT = "current"
 RELEASES = "releases"
 KEEP_RELEASES = 3
+AUDIENCES = "audiences"  # campaign audience CSV files, one per next_best_action action
+AUDIENCE_MART = "next_best_action"
+AUDIENCE_COLUMNS = (
+    "customer_id",
+    "action_rank",
+    "contact_start_date",
+    "contact_end_date",
+    "offer_type",
+    *(f"{c}_{s}" for s in (1, 2, 3) for c in ("product_code", "product_name", "reason")),
+)
 
 
 def published_dir() -> Path:
@@ -101,6 +113,34 @@ def _publish_lock(out: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _audience_file_name(action: str) -> str:
+    """The action code as a file name: anything but letters, digits, '-', '_' and '.' becomes '_'."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", action).lstrip(".") + ".csv"
+
+
+def _write_audiences(con: duckdb.DuckDBPyConnection, folder: Path) -> dict:
+    """One CSV file per action of next_best_action (what CRM tools import): the customers to
+    contact (not suppressed) in action_rank order, with their contact window and products.
+    An action whose customers are all suppressed gets a file with the header only."""
+    folder.mkdir()
+    query = f"select distinct action from marts.{AUDIENCE_MART} order by action"
+    actions = [a for (a,) in con.execute(query).fetchall()]
+    names = [_audience_file_name(a) for a in actions]
+    if len(set(names)) < len(names):
+        raise ValueError(f"two actions of {actions} give the same audience file name")
+    files = {}
+    for action, name in zip(actions, names, strict=True):
+        target = folder / name
+        audience = f"from marts.{AUDIENCE_MART} where action = {_sql_str(action)} and not suppressed"
+        con.execute(
+            f"copy (select {', '.join(AUDIENCE_COLUMNS)} {audience} order by action_rank, customer_id) "
+            f"to {_sql_str(str(target))} (format csv, header true)"
+        )
+        rows = con.execute(f"select count(*) {audience}").fetchall()[0][0]
+        files[action] = {"file": f"{AUDIENCES}/{name}", "rows": rows}
+    return files
+
+
 def _write_release(
     con: duckdb.DuckDBPyConnection, staging: Path, release_id: str, marts: list[str], report, warehouse: Path
 ) -> dict:
@@ -120,6 +160,7 @@ def _write_release(
         ).fetchall()
         rows = con.execute(f"select count(*) from marts.{_q(mart)}").fetchall()[0][0]
         tables[mart] = {"rows": rows, "parquet": target.name, "columns": [list(c) for c in cols]}
+    audiences = _write_audiences(con, staging / AUDIENCES) if AUDIENCE_MART in marts else {}
 
     # Serving DuckDB file: same snapshot, copied table by table from the read-only warehouse.
     serving = staging / SERVING_DB
@@ -150,6 +191,10 @@ def _write_release(
         p = staging / t["parquet"]
         t["bytes"] = p.stat().st_size
         t["sha256"] = _sha256(p)
+    for a in audiences.values():
+        p = staging / a["file"]
+        a["bytes"] = p.stat().st_size
+        a["sha256"] = _sha256(p)
     manifest = {
         "release_id": release_id,
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -169,8 +214,11 @@ def _write_release(
             "data_docs": report.data_docs,
         },
         "marts": tables,
+        "audiences": audiences,  # action -> file (CSV, under audiences/), rows, bytes, sha256
     }
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    for a in audiences.values():
+        _fsync_path(staging / a["file"])
     for p in staging.iterdir():
         _fsync_path(p)
     _fsync_path(staging)
@@ -254,6 +302,8 @@ def publish(
     log(f"PUBLISHED release {release_id}: {len(marts)} marts, {total_rows:,} rows")
     log(f"  {out / CURRENT} -> {final}")
     log(f"  Parquet: {out / CURRENT}/<mart>.parquet   DuckDB: {out / CURRENT / SERVING_DB} (schema marts)")
+    if manifest["audiences"]:
+        log(f"  campaign audiences: {out / CURRENT / AUDIENCES}/<action>.csv ({len(manifest['audiences'])} actions)")
     if removed:
         log(f"  pruned old releases: {', '.join(removed)}")
     timings = {"validate": t_val - t0, "write": t_write - t_val, "swap_and_prune": t_end - t_write, "total": t_end - t0}
@@ -290,6 +340,9 @@ def read_once(out: str | Path, *, deep: bool = False) -> dict:
                 raise AssertionError(f"{release.name}/{t['parquet']}: {n} rows, manifest says {t['rows']}")
             if deep and _sha256(release / t["parquet"]) != t["sha256"]:
                 raise AssertionError(f"{release.name}/{t['parquet']}: sha256 differs from manifest")
+        for a in manifest.get("audiences", {}).values():
+            if deep and _sha256(release / a["file"]) != a["sha256"]:
+                raise AssertionError(f"{release.name}/{a['file']}: sha256 differs from manifest")
         glob_rows = dict(
             con.execute(
                 "select parse_filename(filename, true), count(*) "

@@ -113,6 +113,80 @@ def test_keeps_last_three_releases(tmp_path, gx_root):
     assert pub.read_once(out, deep=True)["rows"]["customer_rfm"] == 24
 
 
+# A next_best_action mart over the synthetic customers: three actions, loyalty_programme with
+# every customer suppressed (its audience file has the header only), reasons with commas and
+# quotes (CSV quoting), no third product.
+SYNTHETIC_NEXT_BEST_ACTION = """
+    create table marts.next_best_action as
+    with customers as (
+        select customer_id, cast(substr(customer_id, 2) as integer) as i,
+               ['win_back', 'basket_building', 'loyalty_programme'][i % 3 + 1] as action
+        from marts.customer_rfm
+    ),
+    planned as (
+        select *, action = 'loyalty_programme' or i % 4 = 0 as suppressed from customers
+    )
+    select customer_id, 'at risk' as segment_name, 'Gold' as tier, 'at risk' as playbook_key,
+           'Re-activate' as objective, action, 'coupon' as offer_type, 'a coupon' as offer_example,
+           'any' as product_focus, date '2022-01-01' + i % 5 as contact_start_date,
+           date '2022-01-14' + i % 5 as contact_end_date, 'next_day' as contact_window_source,
+           printf('PD%04d', 100 + i % 50) as product_code_1, '상품 ' || i as product_name_1,
+           'new_to_customer' as recommendation_kind_1, 'A01' as affiliate_code_1, 0.5 as purchase_probability_1,
+           'often bought with "milk, 1L"' as reason_1,
+           printf('PD%04d', 150 + i % 50) as product_code_2, 'product ' || i as product_name_2,
+           'replenishment' as recommendation_kind_2, 'A02' as affiliate_code_2, 0.25 as purchase_probability_2,
+           'you buy it about every 7 days' as reason_2,
+           null::varchar as product_code_3, null::varchar as product_name_3, null::varchar as recommendation_kind_3,
+           null::varchar as affiliate_code_3, null::double as purchase_probability_3, null::varchar as reason_3,
+           2 as n_products, date '2021-12-20' as last_purchase_date, 11 as days_since_last_purchase,
+           0.9 as p_alive, 100.0 + i as clv_12m, suppressed,
+           case when suppressed then 'just_bought' end as suppression_reason, 100.0 + i as priority_score,
+           case when not suppressed then row_number() over (partition by suppressed order by i desc)::integer
+           end as priority_rank,
+           case when not suppressed then row_number() over (partition by suppressed, action order by i desc)::integer
+           end as action_rank,
+           date '2021-12-31' as plan_date, timestamp '2022-01-01 00:00:00' as generated_at
+    from planned
+"""
+
+
+def test_release_has_one_audience_csv_per_action_matching_the_mart(tmp_path, gx_root):
+    wh = build_synthetic_marts(tmp_path / "warehouse.duckdb", n_customers=30)
+    _execute(wh, SYNTHETIC_NEXT_BEST_ACTION)
+    out = tmp_path / "out"
+    result = pub.publish(wh, out, gx_root=gx_root, build_docs=False, log=lambda *_: None)
+    assert result.published
+    current = out / "current"
+    manifest = json.loads((current / "_release.json").read_text())
+    con = duckdb.connect()
+    try:
+        mart = str(current / "next_best_action.parquet")
+        actions = {a for (a,) in con.execute(f"select distinct action from read_parquet('{mart}')").fetchall()}
+        assert set(manifest["audiences"]) == actions == {"win_back", "basket_building", "loyalty_programme"}
+        assert sorted(p.name for p in (current / "audiences").iterdir()) == sorted(f"{a}.csv" for a in actions)
+        for action, entry in manifest["audiences"].items():
+            path = current / entry["file"]
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+            header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
+            assert header == list(pub.AUDIENCE_COLUMNS)
+            columns = ", ".join(f"cast({c} as varchar)" for c in pub.AUDIENCE_COLUMNS)
+            expected = con.execute(
+                f"select {columns} from read_parquet('{mart}') where action = ? and not suppressed "
+                "order by action_rank",
+                [action],
+            ).fetchall()
+            written = con.execute(
+                f"select * from read_csv('{path}', header = true, all_varchar = true, "
+                f"columns = {{{', '.join(repr(c) + ': ' + repr('VARCHAR') for c in pub.AUDIENCE_COLUMNS)}}})"
+            ).fetchall()
+            assert written == expected and entry["rows"] == len(expected), action
+        assert manifest["audiences"]["loyalty_programme"]["rows"] == 0  # every customer suppressed
+        assert manifest["audiences"]["win_back"]["rows"] > 0
+    finally:
+        con.close()
+    pub.read_once(out, deep=True)
+
+
 PUBLISHER = textwrap.dedent("""
     import os, sys
     os.environ["GX_ANALYTICS_ENABLED"] = "False"

@@ -206,13 +206,14 @@ def _recommendation_marts(q, *, per, recs, np_):
                  'new_to_customer' as recommendation_kind,
                  (x.r + 1)::integer as rank, p.product_code, p.product_name, p.category_major, p.category_middle,
                  0.3 - x.r * 0.01 as purchase_probability, 5.0 - x.r * 0.1 as score, true as is_champion,
+                 'popular in your segment (#' || (x.r + 1) || ')' as reason,
                  'v1' as model_version, timestamp '2022-01-01 00:00:00' as generated_at
           from (select c.customer_id, r, printf('PD%04d', (c.i + {per} + r) % {np_}) as product_code
                 from cust c, range({recs}) t(r)) x
           join intermediate.int_products p using (product_code)""")
     q("""create table marts.champion_recommendations as
           select customer_id, affiliate_code, recommendation_kind, rank, product_code, product_name, category_major,
-                 category_middle, purchase_probability, score, model_name, model_version, generated_at
+                 category_middle, purchase_probability, score, reason, model_name, model_version, generated_at
           from marts.product_recommendations where is_champion""")
     q("""create table marts.recommendation_champions as
           select 'new_to_customer' as recommendation_kind, 'neural_preference' as model_name,

@@ -1,8 +1,11 @@
 -- Every evaluation of this run in one table (SPEC §4): CLV holdout and p_alive, segmentation
--- quality and stability, recommenders on the time split, and the preference back-test.
+-- quality and stability, recommenders and repurchase timing on the time split, and the preference
+-- back-test.
 {% set sources = ['int_clv_metrics', 'int_segmentation_metrics'] %}
 {% if capability('has_products') %}
     {% do sources.append('int_recommender_metrics') %}
+    {% do sources.append('int_timing_metrics') %}
+    {% do sources.append('int_plan_backtest_metrics') %}
 {% endif %}
 with unioned as (
     {% for source in sources %}

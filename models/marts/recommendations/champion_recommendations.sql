@@ -11,6 +11,7 @@ select
     category_middle,
     purchase_probability,
     score,
+    reason,
     model_name,
     model_version,
     generated_at

@@ -15,8 +15,11 @@ select
     cast(recs.purchase_probability as double) as purchase_probability,
     cast(recs.score as double) as score,
     cast(recs.is_champion as boolean) as is_champion,
+    reasons.reason,
     recs.model_version,
     parameters.run_started_at as generated_at
 from {{ ref('int_recommendations') }} as recs
 inner join {{ ref('int_products') }} as products using (product_code)
+left join {{ ref('int_recommendation_reasons') }} as reasons
+    using (customer_id, affiliate_code, recommendation_kind, product_code)
 cross join {{ ref('int_run_parameters') }} as parameters
