@@ -98,6 +98,29 @@ def _clean(scores: torch.Tensor) -> torch.Tensor:
     return torch.nan_to_num(s, nan=_F32.min, posinf=_F32.max, neginf=_F32.min)
 
 
+def rank_metrics(
+    top_rel: torch.Tensor, n_rel: torch.Tensor, ks: Sequence[int]
+) -> dict[tuple[str, int | None], torch.Tensor]:
+    """HR, nDCG, recall and precision @k per row (the formulas of the module docstring) from
+    ``top_rel`` (float64 [rows, kmax]: 1 where the ranked item at that position is relevant) and
+    ``n_rel`` (float64 [rows]: relevant items of the row)."""
+    kmax = top_rel.shape[1]
+    disc = 1.0 / torch.log2(torch.arange(2, kmax + 2, dtype=torch.float64))
+    cum_disc = torch.cumsum(disc, 0)
+    out: dict[tuple[str, int | None], torch.Tensor] = {}
+    for k in ks:
+        kk = min(k, kmax)
+        hits = top_rel[:, :kk].sum(dim=1)
+        dcg = (top_rel[:, :kk] * disc[:kk]).sum(dim=1)
+        ideal_n = torch.clamp(torch.clamp(n_rel, max=float(k)), min=1.0)
+        idcg = cum_disc[(torch.clamp(ideal_n, max=kmax) - 1).long()]
+        out[("hit_rate", k)] = (hits > 0).to(torch.float64)
+        out[("ndcg", k)] = dcg / idcg
+        out[("recall", k)] = hits / ideal_n
+        out[("precision", k)] = hits / float(k)
+    return out
+
+
 def _batch_metrics(
     scores: torch.Tensor,  # [B, P] finite float32 (non-candidates already −inf)
     sorted_scores: torch.Tensor,  # [B, P] the rows' original scores (candidates or not) sorted ascending
@@ -120,21 +143,7 @@ def _batch_metrics(
     hit = np.zeros(order.shape, dtype=bool)
     if len(keys):
         hit = keys[np.minimum(np.searchsorted(keys, top_keys), len(keys) - 1)] == top_keys
-    top_rel = torch.from_numpy(hit).to(torch.float64)
-    n_rel_t = torch.from_numpy(n_rel)
-    disc = 1.0 / torch.log2(torch.arange(2, kmax + 2, dtype=torch.float64))
-    cum_disc = torch.cumsum(disc, 0)
-    out: dict[tuple[str, int | None], torch.Tensor] = {}
-    for k in ks:
-        kk = min(k, kmax)
-        hits = top_rel[:, :kk].sum(dim=1)
-        dcg = (top_rel[:, :kk] * disc[:kk]).sum(dim=1)
-        ideal_n = torch.clamp(torch.clamp(n_rel_t, max=float(k)), min=1.0)
-        idcg = cum_disc[(torch.clamp(ideal_n, max=kmax) - 1).long()]
-        out[("hit_rate", k)] = (hits > 0).to(torch.float64)
-        out[("ndcg", k)] = dcg / idcg
-        out[("recall", k)] = hits / ideal_n
-        out[("precision", k)] = hits / float(k)
+    out = rank_metrics(torch.from_numpy(hit).to(torch.float64), torch.from_numpy(n_rel), ks)
     pos_scores = scores.numpy()[pr, positives.indices]
     auc = _auc(sorted_scores, pr, pos_scores, excluded, n_rows)
     out[("auc", None)] = torch.from_numpy(auc[rows])

@@ -39,7 +39,7 @@ import torch
 
 from .batching import MAX_ROWS, batch_rows
 from .data import InteractionData
-from .evaluation import _count_below, _padded
+from .evaluation import _count_below, _padded, rank_metrics
 from .topk import stable_topk
 
 __all__ = [
@@ -285,19 +285,7 @@ def unit_metrics(
     row, rank, col, _ = ranked_candidates(scores, candidates, kmax)
     top_rel = torch.zeros((n_units, kmax), dtype=torch.float64)  # positions past the candidates: not relevant
     top_rel[torch.from_numpy(row), torch.from_numpy(rank)] = torch.from_numpy(relevant[row, col].astype(np.float64))
-    disc = 1.0 / torch.log2(torch.arange(2, kmax + 2, dtype=torch.float64))
-    cum_disc = torch.cumsum(disc, 0)
-    out: dict[tuple[str, int | None], torch.Tensor] = {}
-    for k in ks:
-        kk = min(k, kmax)
-        hits = top_rel[:, :kk].sum(dim=1)
-        dcg = (top_rel[:, :kk] * disc[:kk]).sum(dim=1)
-        ideal_n = torch.clamp(torch.clamp(n_rel, max=float(k)), min=1.0)
-        idcg = cum_disc[(torch.clamp(ideal_n, max=kmax) - 1).long()]
-        out[("hit_rate", k)] = (hits > 0).to(torch.float64)
-        out[("ndcg", k)] = dcg / idcg
-        out[("recall", k)] = hits / ideal_n
-        out[("precision", k)] = hits / float(k)
+    out = rank_metrics(top_rel, n_rel, ks)
     out[("auc", None)] = torch.from_numpy(_auc(scores, candidates, relevant))
     return out
 
