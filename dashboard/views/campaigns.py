@@ -1,6 +1,7 @@
 """Campaigns: next-best-action audiences (who to contact, when, with what) with a CSV download.
-Reads the mart `next_best_action` (customer_id, action, contact_date, products, …) once a
-release publishes it; until then the page says so."""
+Reads the mart `next_best_action` (customer_id, action, contact_start_date, product_code_1..3,
+suppressed, …; docs/actions.md): suppressed customers are not in an audience, as in the release's
+audience files. A release without the mart gets a note."""
 
 from __future__ import annotations
 
@@ -13,16 +14,18 @@ from dashboard import charts
 from dashboard import data_access as da
 
 MART = "next_best_action"
+CONTACT = "contact_start_date"
 
 st.title("Campaigns")
 
 
 def load_audience() -> pd.DataFrame:
-    """The mart with the customer's tier and segment when customer_360 has them."""
+    """The customers to contact (not suppressed), with tier and segment when customer_360 has them."""
+    contactable = "where not suppressed" if da.has(MART, "suppressed") else ""
     if da.has("customer_360", "tier", "segment_name") and not da.has(MART, "tier"):
         return da.query(f"""select a.*, c.tier, c.segment_name
-                            from marts.{MART} a left join marts.customer_360 c using (customer_id)""")
-    return da.query(f"select * from marts.{MART}")
+                            from marts.{MART} a left join marts.customer_360 c using (customer_id) {contactable}""")
+    return da.query(f"select * from marts.{MART} {contactable}")
 
 
 def filter_audience(audience: pd.DataFrame) -> pd.DataFrame:
@@ -35,8 +38,8 @@ def filter_audience(audience: pd.DataFrame) -> pd.DataFrame:
         tiers = sorted(audience["tier"].dropna().unique())
         chosen = middle.multiselect("Tiers", tiers, default=tiers, key="campaign_tiers")
         audience = audience[audience["tier"].isin(chosen) | audience["tier"].isna()]
-    if "contact_date" in audience and audience["contact_date"].notna().any():
-        dates = pd.to_datetime(audience["contact_date"]).dt.date
+    if CONTACT in audience and audience[CONTACT].notna().any():
+        dates = pd.to_datetime(audience[CONTACT]).dt.date
         first, last = dates.min(), dates.max()
         window = right.date_input(
             "Contact between", (first, last), min_value=first, max_value=last, key="campaign_window"
@@ -63,9 +66,9 @@ def show_audience(audience: pd.DataFrame) -> None:
             ),
             width="stretch",
         )
-    if "contact_date" in audience and audience["contact_date"].notna().any():
+    if CONTACT in audience and audience[CONTACT].notna().any():
         by_day = (
-            audience.assign(contact_date=pd.to_datetime(audience["contact_date"]))
+            audience.assign(contact_date=pd.to_datetime(audience[CONTACT]))
             .groupby("contact_date", as_index=False)["customer_id"]
             .nunique()
             .rename(columns={"customer_id": "customers"})
