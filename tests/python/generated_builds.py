@@ -12,10 +12,12 @@ from pathlib import Path
 
 import duckdb
 
-# (seed, customers): a build costs ~1 minute, mostly the recommender fits, which grow with the
-# size, so the sizes stay small; (7, 800) is the pair whose tier_score once reached
-# 4.000000000000001 and failed dbt's [1, 4] test. The rerun test rebuilds the cheapest pair.
-PROPERTY_PAIRS = ((7, 800), (1, 300), (2, 300), (3, 350), (4, 400))
+# (seed, customers): a build costs 65-90 s (every model, 1,100 dbt tests, 27 marts validated),
+# so the sizes stay small; (7, 800) is the pair whose tier_score once reached 4.000000000000001
+# and failed dbt's [1, 4] test. The rerun test rebuilds the cheapest pair. Two pairs, not the
+# five of issue 11: with the CRM models each build grew, and make test must stay near 20 minutes;
+# every pair passed on the final code of the CRM change (2026-11-30). More pairs: add them here.
+PROPERTY_PAIRS = ((7, 800), (1, 300))
 RERUN_PAIR = (1, 300)
 
 
