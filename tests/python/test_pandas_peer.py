@@ -5,13 +5,13 @@ both compute the same thing."""
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from bad_prepared_rows import dirty_prepared_copy
 from conftest import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, for `bench`
@@ -114,36 +114,7 @@ def test_sessions_equal_customer_sessions(peer, marts):
 def test_peer_drops_quarantined_rows(lpoint_build, peer, tmp_path):
     """The peer applies the staging quarantine rules: bad rows appended to the prepared
     files change nothing (the SQL side is covered by test_bad_input_quarantine.py)."""
-    prepared = tmp_path / "prepared"
-    shutil.copytree(lpoint_build.prepared_dir, prepared)
-    pdde = prepared / "LPOINT_BIG_COMP_02_PDDE.csv"
-    first = pdde.read_text(encoding="utf-8").splitlines()[1]
-    cust, _rct, chnl, cop, br, pd_c, de_dt, de_hr, buy_am, buy_ct = first.split(",")
-    bad_pdde = [
-        first,  # duplicate line
-        f"{cust},X1,{chnl},{cop},{br},PD9999,{de_dt},{de_hr},{buy_am},{buy_ct}",  # unknown product
-        f"{cust},X2,{chnl},A99,{br},{pd_c},{de_dt},{de_hr},{buy_am},{buy_ct}",  # unknown affiliate
-        f"{cust},X3,{chnl},B01,{br},{pd_c},{de_dt},{de_hr},{buy_am},{buy_ct}",  # service affiliate in PDDE
-        f"{cust},X4,3,{cop},{br},{pd_c},{de_dt},{de_hr},{buy_am},{buy_ct}",  # unknown channel
-        f"{cust},X5,{chnl},{cop},{br},{pd_c},{de_dt},{de_hr},-5000,{buy_ct}",  # negative amount
-        f"{cust},X6,{chnl},{cop},{br},{pd_c},{de_dt},{de_hr},{buy_am},0",  # zero quantity
-        f"{cust},X7,{chnl},{cop},{br},{pd_c},20220115,{de_hr},{buy_am},{buy_ct}",  # outside the period
-        f"M000000001,X8,{chnl},{cop},{br},{pd_c},{de_dt},{de_hr},{buy_am},{buy_ct}",  # unknown customer
-    ]
-    with open(pdde, "a", encoding="utf-8") as handle:
-        handle.write("\n".join(bad_pdde) + "\n")
-    cop_u = prepared / "LPOINT_BIG_COMP_03_COP_U.csv"
-    cop_first = cop_u.read_text(encoding="utf-8").splitlines()[1]
-    fields = cop_first.split(",")
-    unknown_service = fields.copy()
-    unknown_service[2] = "Q01"
-    retail_in_cop = fields.copy()
-    retail_in_cop[2] = "A01"
-    zero = fields.copy()
-    zero[8] = "0"
-    with open(cop_u, "a", encoding="utf-8") as handle:
-        handle.write("\n".join([cop_first, ",".join(unknown_service), ",".join(retail_in_cop), ",".join(zero)]) + "\n")
-
+    prepared = dirty_prepared_copy(lpoint_build.prepared_dir, tmp_path / "prepared")
     dirty = pandas_peer.run(prepared)
     pd.testing.assert_frame_equal(dirty.rfm, peer.rfm)
     pd.testing.assert_frame_equal(dirty.preference, peer.preference)
